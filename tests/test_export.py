@@ -1,0 +1,43 @@
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_exporter():
+    spec = importlib.util.spec_from_file_location("export", ROOT / "tools" / "export.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_committed_package_matches_chapters():
+    result = subprocess.run([sys.executable, "tools/export.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_export_is_deterministic():
+    exporter = load_exporter()
+    assert exporter.exported_package() == exporter.exported_package()
+
+
+def test_check_names_module_and_chapter(tmp_path, monkeypatch):
+    exporter = load_exporter()
+    package = tmp_path / "catvae_lit"
+    shutil.copytree(ROOT / "src" / "catvae_lit", package, ignore=shutil.ignore_patterns("__pycache__"))
+    (package / "losses.py").write_text((package / "losses.py").read_text() + "\n# an edit by hand\n")
+    (package / "stray.py").write_text("x = 1\n")
+    monkeypatch.setattr(exporter, "PACKAGE", package)
+    problems = exporter.check(exporter.exported_package())
+    assert any("losses.py" in p and "book/vae.md" in p for p in problems)
+    assert any("stray.py" in p and "no chapter" in p for p in problems)
+    assert len(problems) == 2
+
+
+def test_every_module_names_its_chapter():
+    for path in (ROOT / "src" / "catvae_lit").glob("*.py"):
+        header = path.read_text().splitlines()[:2]
+        assert "do not edit by hand" in header[0] and "book/" in header[1], path.name
