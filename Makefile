@@ -9,7 +9,6 @@ NBVAL_DIR := _build/nbval
 ifneq ($(wildcard ../shared/data/MNIST/raw),)
 export CATVAE_DATA_DIR ?= $(abspath ../shared/data)
 endif
-export MPLBACKEND ?= Agg
 
 .PHONY: book test export check-export notebooks clean
 
@@ -35,7 +34,7 @@ test: check-export notebooks
 	$(BIN)/python -m pytest tests $(NBVAL_DIR) --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider
 
 book: check-export $(VENV)/.installed
-	$(BIN)/jupyter-book build . -W -n --keep-going
+	$(BIN)/jupyter-book build . --all -W -n --keep-going
 	@echo "The book is at _build/html/index.html"
 
 clean:

@@ -9,10 +9,10 @@ __all__ = ["image_grid", "show_images"]
 
 # From book/data.md, "Drawing images"
 def image_grid(images, ncols, pad=1):
-    """Tile images (N, 784) into one (rows * 29 - 1, ncols * 29 - 1) array, with `pad` pixels between them."""
+    """Tile images (N, 784) into one array, `ncols` images wide, with `pad` blank pixels between them."""
     images = images.detach().float().cpu().reshape(-1, 28, 28)
     nrows = -(-len(images) // ncols)
-    grid = torch.ones(nrows * (28 + pad) - pad, ncols * (28 + pad) - pad)
+    grid = torch.zeros(nrows * (28 + pad) - pad, ncols * (28 + pad) - pad)
     for index, image in enumerate(images):
         row, col = divmod(index, ncols)
         grid[row * (28 + pad): row * (28 + pad) + 28, col * (28 + pad): col * (28 + pad) + 28] = image

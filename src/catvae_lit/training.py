@@ -8,7 +8,7 @@ from pathlib import Path
 import tempfile
 
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from catvae_lit.config import default_device
 import catvae_lit.models
