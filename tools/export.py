@@ -4,7 +4,8 @@ A code cell whose first line is ``#| export MODULE`` goes into
 ``src/catvae_lit/MODULE.py``. Chapters are read in the order of ``_toc.yml``
 and cells in the order they appear, so the same chapters always give the same
 bytes. Top-level imports of all cells of a module are gathered, de-duplicated
-and sorted at the top of the module; a docstring opening a module's first cell
+and sorted at the top of the module, except imports from the module itself
+(a later chapter imports what it extends, the module needs no such line); a docstring opening a module's first cell
 becomes the module's docstring; ``__all__`` lists the public functions, classes
 and upper-case constants.
 
@@ -40,7 +41,7 @@ def cell_source(body):
     if lines and lines[0].strip() == "---":
         end = lines.index("---", 1)
         lines = lines[end + 1:]
-    while lines and lines[0].startswith(":"):
+    while lines and (lines[0].startswith(":") or not lines[0].strip()):
         lines = lines[1:]
     return lines
 
@@ -120,7 +121,8 @@ def render_module(module, cells):
             docstring = cell_doc
         elif cell_doc is not None:
             body = cell_doc + ("\n" + body if body else "")
-        imports += [s for s in cell_imports if s not in imports]
+        own = (f"from catvae_lit.{module} import", f"import catvae_lit.{module}")
+        imports += [s for s in cell_imports if s not in imports and not s.startswith(own)]
         if body:
             blocks.append(f'# From {chapter}, "{section}"\n{body}')
     top = "\n".join(header) + ("\n" + docstring if docstring else "")
