@@ -90,6 +90,22 @@ def import_group(statement):
     return 0 if top in sys.stdlib_module_names or top == "__future__" else 1
 
 
+def merge_from_imports(statements):
+    """One `from m import a, b` line per module m, names sorted; other imports unchanged."""
+    merged, names = [], {}
+    for statement in statements:
+        node = ast.parse(statement).body[0]
+        if isinstance(node, ast.ImportFrom):
+            key = "." * node.level + (node.module or "")
+            if key not in names:
+                names[key] = []
+                merged.append(key)
+            names[key] += [ast.unparse(alias) for alias in node.names if ast.unparse(alias) not in names[key]]
+        else:
+            merged.append(statement)
+    return [f"from {s} import {', '.join(sorted(names[s]))}" if s in names else s for s in merged]
+
+
 def import_sort_key(statement):
     """Sort by the imported module, `import x` before `from x import y`."""
     words = statement.split()
@@ -126,6 +142,7 @@ def render_module(module, cells):
         if body:
             blocks.append(f'# From {chapter}, "{section}"\n{body}')
     top = "\n".join(header) + ("\n" + docstring if docstring else "")
+    imports = merge_from_imports(imports)
     groups = [sorted((s for s in imports if import_group(s) == g), key=import_sort_key) for g in range(3)]
     top += "".join("\n\n" + "\n".join(group) for group in groups if group)
     names = [name for block in blocks for name in public_names(block)]

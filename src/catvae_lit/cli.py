@@ -12,25 +12,29 @@ import time
 
 import torch
 
+from catvae_lit.config import checkpoint_dir, full_run
 from catvae_lit.data import DATASETS, load_mnist
-from catvae_lit.losses import RECONSTRUCTIONS, catvae_elbo, catvae_objective, vae_objective
+from catvae_lit.losses import RECONSTRUCTIONS, catvae_elbo, catvae_objective, infocatvae_objective, vae_objective
 from catvae_lit.metrics import clustering_scores
-from catvae_lit.models import VAE, MLPCatVAE
-from catvae_lit.training import fit
+from catvae_lit.models import MLPCatVAE, VAE
+from catvae_lit.training import fit, load_checkpoint, load_weights, restore_model, save_checkpoint
 
-__all__ = ["MODELS", "objective_for", "test_scores", "train", "parser", "main"]
+__all__ = ["MODELS", "MODELS_BY_CLASS", "objective_for", "test_scores", "train", "publish", "parser", "main", "load_or_train"]
 
 
 # From book/catvae_training.md, "The training command"
-MODELS = {"vae": VAE, "catvae": MLPCatVAE}
+MODELS = {"vae": VAE, "catvae": MLPCatVAE, "infocatvae": MLPCatVAE}
+MODELS_BY_CLASS = {model.__name__: model for model in MODELS.values()}
 
 
 def objective_for(args):
     """The training objective of `args.model` with the weights given on the command line."""
     if args.model == "vae":
         return vae_objective
-    return functools.partial(catvae_objective, beta_cont=args.beta_cont, beta_cat=args.beta_cat,
-                             reconstruction=args.reconstruction)
+    weights = dict(beta_cont=args.beta_cont, beta_cat=args.beta_cat, reconstruction=args.reconstruction)
+    if args.model == "infocatvae":
+        return functools.partial(infocatvae_objective, beta_info=args.beta_info, **weights)
+    return functools.partial(catvae_objective, **weights)
 
 
 @torch.no_grad()
@@ -46,12 +50,18 @@ def test_scores(model, args):
 
 
 def train(args):
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     model = MODELS[args.model]()
     images, _ = load_mnist("train", args.dataset, args.data_dir)
+    images = images[:args.subset]
     settings = {key: str(value) if isinstance(value, Path) else value
-                for key, value in vars(args).items() if key not in ("command", "func", "data_dir", "threads", "resume")}
-    metadata = {"command": "python -m catvae_lit " + shlex.join(sys.argv[1:]), **settings}
+                for key, value in vars(args).items()
+                if key not in ("command", "argv", "func", "data_dir", "threads", "resume")}
+    if args.model != "infocatvae":
+        settings.pop("beta_info")
+    metadata = {"command": "python -m catvae_lit " + shlex.join(args.argv), **settings}
     start = time.perf_counter()
     history = fit(model, objective_for(args), images, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                   seed=args.seed, checkpoint=args.out, resume=args.resume, device=args.device, metadata=metadata)
@@ -59,6 +69,16 @@ def train(args):
                     final_train_terms=history[-1], test=test_scores(model, args))
     Path(args.out).with_suffix(".json").write_text(json.dumps(metadata, indent=2) + "\n")
     print(json.dumps(metadata["test"]))
+
+
+def publish(args):
+    """Copy a trained checkpoint without its optimizer state, and its metadata, for committing."""
+    state = load_checkpoint(args.source)
+    model = MODELS_BY_CLASS[state["model_class"]](**state["model_config"])
+    load_weights(model, state, args.source)
+    metadata = {**json.loads(Path(args.source).with_suffix(".json").read_text()), "published_from": str(args.source)}
+    save_checkpoint(args.target, model, None, state["epoch"], state["history"], state["seed"], metadata)
+    Path(args.target).with_suffix(".json").write_text(json.dumps(metadata, indent=2) + "\n")
 
 
 def parser():
@@ -69,10 +89,12 @@ def parser():
     run.add_argument("--model", choices=sorted(MODELS), default="catvae")
     run.add_argument("--dataset", choices=DATASETS, default="MNIST")
     run.add_argument("--epochs", type=int, default=600, help="total epochs (the paper trains 600)")
+    run.add_argument("--subset", type=int, default=None, help="train on the first N training images only")
     run.add_argument("--batch-size", type=int, default=128)
     run.add_argument("--lr", type=float, default=1e-4, help="Adam's learning rate (paper, appendix B)")
     run.add_argument("--beta-cont", type=float, default=10.0, help="weight of the continuous KL term")
     run.add_argument("--beta-cat", type=float, default=10.0, help="weight of the categorical KL term")
+    run.add_argument("--beta-info", type=float, default=100.0, help="weight of the information term (infocatvae)")
     run.add_argument("--reconstruction", choices=RECONSTRUCTIONS, default="bound",
                      help="bound: decode every branch (Proposition 1); mixed: the released code's averaged code")
     run.add_argument("--seed", type=int, default=0)
@@ -82,11 +104,31 @@ def parser():
     run.add_argument("--data-dir", default=None, help="folder holding MNIST/raw (default: $CATVAE_DATA_DIR or ./data)")
     run.add_argument("--threads", type=int, default=None, help="CPU threads for PyTorch (default: PyTorch's)")
     run.set_defaults(func=train)
+    slim = commands.add_parser("publish", help="copy a checkpoint without optimizer state (a third of the size)")
+    slim.add_argument("source", type=Path, help="checkpoint written by train")
+    slim.add_argument("target", type=Path, help="where to write the copy and its .json metadata")
+    slim.set_defaults(func=publish)
     return top
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else [str(arg) for arg in argv]
     args = parser().parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args.argv = argv
     args.func(args)
+
+
+# From book/catvae_training.md, "The training command"
+def load_or_train(name, train_args, device=None):
+    """The model `name` and its metadata: committed under checkpoints/, or retrained in full with $CATVAE_FULL=1.
+
+    `train_args` are the arguments of `python -m catvae_lit train` without --out and --epochs.
+    """
+    path = checkpoint_dir() / f"{name}.pt"
+    if full_run():
+        path = checkpoint_dir().parent / "runs" / f"{name}.pt"
+        main(["train", *train_args, "--epochs", "600", "--out", str(path), "--resume"])
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint {path}: train it with `python -m catvae_lit train "
+                                f"{' '.join(train_args)} --out {path}`, or set CATVAE_FULL=1")
+    return restore_model(path, device), json.loads(path.with_suffix(".json").read_text())

@@ -105,10 +105,14 @@ class MLPCatVAE(nn.Module):
         probs = torch.softmax(self.classifier(h), dim=-1)
         return probs, all_categories(self.mu_head, h, k), all_categories(self.logvar_head, h, k)
 
+    def class_logits(self, x):
+        """Logits (B, K) of q(c|x) for images (B, input_dim)."""
+        check_images(x, self.config["input_dim"])
+        return self.classifier(self.body(x))
+
     def classify(self, x):
         """q(c|x): probs (B, K)."""
-        check_images(x, self.config["input_dim"])
-        return torch.softmax(self.classifier(self.body(x)), dim=-1)
+        return torch.softmax(self.class_logits(x), dim=-1)
 
     def decode_logits(self, z):
         """Bernoulli logits (..., input_dim) of p(x|z) for codes (..., d)."""

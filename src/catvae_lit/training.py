@@ -40,6 +40,7 @@ def save_checkpoint(path, model, optimizer=None, epoch=0, history=(), seed=None,
     try:
         with os.fdopen(handle, "wb") as file:
             torch.save(state, file)
+        os.chmod(temporary, 0o644)  # mkstemp creates files readable by their owner only
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
@@ -109,6 +110,9 @@ def fit(model, objective, images, epochs, batch_size=128, lr=1e-3, seed=0, check
     if resume and checkpoint is not None and Path(checkpoint).exists():
         state = load_checkpoint(checkpoint)
         load_weights(model, state, checkpoint)
+        if state["optimizer_state"] is None:
+            raise ValueError(f"{checkpoint} holds no optimizer state (a published copy); resume from the "
+                             "checkpoint that training wrote")
         optimizer.load_state_dict(state["optimizer_state"])
         history, start = state["history"], state["epoch"]
         torch.set_rng_state(state["torch_rng"])
