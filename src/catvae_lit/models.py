@@ -64,9 +64,8 @@ class VAE(nn.Module):
 
     def sample(self, n, generator=None):
         """Mean images (n, input_dim) decoded from n codes drawn from the prior N(0, I)."""
-        device = self.mu_head.weight.device
-        z = torch.randn(n, self.config["latent_dim"], generator=generator, device=device)
-        return self.decode(z)
+        z = torch.randn(n, self.config["latent_dim"], generator=generator)  # a CPU generator serves any device
+        return self.decode(z.to(self.mu_head.weight.device))
 
 
 # From book/catvae.md, "The networks"
@@ -125,5 +124,5 @@ class MLPCatVAE(nn.Module):
     def sample(self, categories, generator=None):
         """Mean images (n, input_dim) of codes z ~ N(mu_c, I), one for each category in `categories` (n,)."""
         centres = self.prior_means[categories]
-        noise = torch.randn(centres.shape, generator=generator, device=centres.device)
+        noise = torch.randn(centres.shape, generator=generator).to(centres.device)  # a CPU generator serves any device
         return self.decode(centres + noise)
