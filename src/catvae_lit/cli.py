@@ -17,14 +17,13 @@ from catvae_lit.data import DATASETS, load_mnist
 from catvae_lit.losses import RECONSTRUCTIONS, catvae_elbo, catvae_objective, infocatvae_objective, vae_objective
 from catvae_lit.metrics import clustering_scores
 from catvae_lit.models import MLPCatVAE, VAE
-from catvae_lit.training import fit, load_checkpoint, load_weights, restore_model, save_checkpoint
+from catvae_lit.training import fit, load_checkpoint, restore_model, save_checkpoint
 
-__all__ = ["MODELS", "MODELS_BY_CLASS", "objective_for", "test_scores", "train", "publish", "parser", "main", "load_or_train"]
+__all__ = ["MODELS", "objective_for", "test_scores", "train", "publish", "parser", "main", "load_or_train"]
 
 
 # From book/catvae_training.md, "The training command"
 MODELS = {"vae": VAE, "catvae": MLPCatVAE, "infocatvae": MLPCatVAE}
-MODELS_BY_CLASS = {model.__name__: model for model in MODELS.values()}
 
 
 def objective_for(args):
@@ -73,9 +72,7 @@ def train(args):
 
 def publish(args):
     """Copy a trained checkpoint without its optimizer state, and its metadata, for committing."""
-    state = load_checkpoint(args.source)
-    model = MODELS_BY_CLASS[state["model_class"]](**state["model_config"])
-    load_weights(model, state, args.source)
+    state, model = load_checkpoint(args.source), restore_model(args.source, "cpu")
     metadata = {**json.loads(Path(args.source).with_suffix(".json").read_text()), "published_from": str(args.source)}
     save_checkpoint(args.target, model, None, state["epoch"], state["history"], state["seed"], metadata)
     Path(args.target).with_suffix(".json").write_text(json.dumps(metadata, indent=2) + "\n")
