@@ -49,12 +49,14 @@ def cell_source(body):
 def exported_cells(chapter):
     """Yield (module, section heading, code) for each exported cell of a chapter."""
     text = chapter.read_text()
+    # headings come from the prose only: a comment line in a code cell looks like one
+    prose = CODE_CELL.sub(lambda cell: " " * len(cell.group(0)), text)
     for match in CODE_CELL.finditer(text):
         lines = cell_source(match.group(1))
         directive = DIRECTIVE.match(lines[0]) if lines else None
         if directive is None:
             continue
-        headings = HEADING.findall(text, 0, match.start())
+        headings = HEADING.findall(prose, 0, match.start())
         section = headings[-1] if headings else chapter.stem
         yield directive.group(1), section, "\n".join(lines[1:]).strip("\n")
 

@@ -9,7 +9,7 @@ from scipy.optimize import linear_sum_assignment
 import torch
 import torch.nn.functional as F
 
-__all__ = ["contingency", "cluster_accuracy", "normalized_mutual_info", "predict_clusters", "clustering_scores", "generated_logits", "generated_cross_entropy", "double_softmax_cross_entropy", "kde_log_density", "kde_log_likelihood"]
+__all__ = ["contingency", "cluster_accuracy", "normalized_mutual_info", "predict_clusters", "clustering_scores", "generated_logits", "generated_cross_entropy", "double_softmax_cross_entropy", "kde_log_density", "cross_validated_bandwidth", "kde_log_likelihood", "generated_images"]
 
 
 # From book/catvae_training.md, "Measuring a clustering"
@@ -109,16 +109,14 @@ def kde_log_density(centres, points, bandwidths, chunk_size=1024):
     out = []
     for block in points.split(chunk_size):
         squared = (block.pow(2).sum(1, keepdim=True) + centre_norms - 2 * block @ centres.T).clamp_min(0).double()
-        out.append(torch.logsumexp(-squared / (2 * bandwidths**2), dim=2) - normaliser)
-    return torch.cat(out, dim=1)
+        # one bandwidth at a time keeps the memory at one (chunk, N) array
+        out.append(torch.stack([torch.logsumexp(squared / (-2 * h * h), dim=1) for h in bandwidths.flatten()]))
+    return torch.cat(out, dim=1) - normaliser
 
 
-def kde_log_likelihood(train, samples, bandwidths, folds=5):
-    """Mean log-likelihood (nats) of `samples` under a Gaussian KDE of `train`, and the bandwidth chosen.
-
-    The bandwidth maximises the total held-out log-likelihood over `folds` consecutive folds of `train`
-    (the protocol of the paper's table 1). train: (N, D), samples: (M, D), tensors or arrays.
-    """
+def cross_validated_bandwidth(train, bandwidths, folds=5):
+    """The bandwidth with the highest total held-out log-likelihood over `folds` consecutive folds of
+    `train` (N, D), and those totals (len(bandwidths),)."""
     train = torch.as_tensor(train, dtype=torch.float32)
     bandwidths = torch.as_tensor(bandwidths, dtype=torch.float64)
     if folds < 2 or folds > len(train):
@@ -128,5 +126,29 @@ def kde_log_likelihood(train, samples, bandwidths, folds=5):
         kept = torch.ones(len(train), dtype=torch.bool)
         kept[held] = False
         scores += kde_log_density(train[kept], train[held], bandwidths).sum(1)
-    best = bandwidths[scores.argmax()].item()
-    return kde_log_density(train, samples, [best]).mean().item(), best
+    return bandwidths[scores.argmax()].item(), scores
+
+
+def kde_log_likelihood(train, samples, bandwidths, folds=5):
+    """Mean log-likelihood (nats) of `samples` (M, D) under a Gaussian KDE of `train` (N, D), and the bandwidth
+    chosen by cross-validation on `train`: the protocol of the paper's table 1. Tensors or arrays."""
+    bandwidth, _ = cross_validated_bandwidth(train, bandwidths, folds)
+    return kde_log_density(train, samples, [bandwidth]).mean().item(), bandwidth
+
+
+# From book/evaluation.md, "Table 1, computed exactly"
+@torch.no_grad()
+def generated_images(model, n_samples=10_000, generator=None, batch_size=2000):
+    """Mean images (n_samples, D) decoded from codes drawn from the model's prior, on the CPU.
+
+    A model with categories (prior_means) draws them uniformly, then z ~ N(mu_c, I); others draw z ~ N(0, I).
+    """
+    was_training = model.training
+    model.eval()
+    if hasattr(model, "prior_means"):
+        categories = torch.randint(model.config["num_classes"], (n_samples,), generator=generator)
+        batches = [model.sample(batch.to(model.prior_means.device), generator) for batch in categories.split(batch_size)]
+    else:
+        batches = [model.sample(len(batch), generator) for batch in torch.arange(n_samples).split(batch_size)]
+    model.train(was_training)
+    return torch.cat([batch.cpu() for batch in batches])

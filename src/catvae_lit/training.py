@@ -2,6 +2,7 @@
 # Source: book/vae.md. Edit the chapter, then run `python tools/export.py`.
 """Training loop, checkpoints, and resuming an interrupted run."""
 
+import importlib
 import math
 import os
 from pathlib import Path
@@ -11,7 +12,6 @@ import torch
 from tqdm import tqdm
 
 from catvae_lit.config import default_device
-import catvae_lit.models
 
 __all__ = ["CHECKPOINT_FORMAT", "save_checkpoint", "load_checkpoint", "load_weights", "restore_model", "fit"]
 
@@ -26,6 +26,7 @@ def save_checkpoint(path, model, optimizer=None, epoch=0, history=(), seed=None,
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {
         "format": CHECKPOINT_FORMAT,
+        "model_module": type(model).__module__,
         "model_class": type(model).__name__,
         "model_config": model.config,
         "model_state": model.state_dict(),
@@ -77,9 +78,12 @@ def load_weights(model, state, path="checkpoint"):
 def restore_model(path, device=None):
     """Rebuild the model saved at `path` from its class name and arguments, in evaluation mode."""
     state = load_checkpoint(path)
-    model_class = getattr(catvae_lit.models, state["model_class"], None)
+    module = state.get("model_module", "catvae_lit.models")  # checkpoints before the AAE did not record it
+    model_class = getattr(importlib.import_module(module), state["model_class"], None) \
+        if module.startswith("catvae_lit.") else None
     if model_class is None:
-        raise ValueError(f"{path} holds a {state['model_class']}, which catvae_lit.models does not define")
+        raise ValueError(f"{path} holds a {module}.{state['model_class']}, which catvae_lit does not define; "
+                         "restore it with the code that trained it")
     model = load_weights(model_class(**state["model_config"]), state, path)
     return model.to(default_device(device)).eval()
 
@@ -94,8 +98,10 @@ def fit(model, objective, images, epochs, batch_size=128, lr=1e-3, seed=0, check
         resume=False, device=None, progress=True, metadata=None):
     """Train `model` with Adam on `images` (N, ...) for `epochs` epochs in total; return the history.
 
+    `objective(model, batch)` returns a dictionary of scalar tensors with a "loss"
+    to minimise; a list of objectives takes one step each, in turn, on every batch.
     The history is a list with one dictionary per epoch, the mean of each term
-    that `objective(model, batch)` returns. With `checkpoint`, the state is
+    the objectives return (terms of the same name are added). With `checkpoint`, the state is
     saved after every epoch; with `resume=True` and an existing checkpoint,
     training continues from it and gives the same result as an uninterrupted
     run with the same seed.
@@ -116,6 +122,7 @@ def fit(model, objective, images, epochs, batch_size=128, lr=1e-3, seed=0, check
         optimizer.load_state_dict(state["optimizer_state"])
         history, start = state["history"], state["epoch"]
         torch.set_rng_state(state["torch_rng"])
+    objectives = objective if isinstance(objective, (list, tuple)) else [objective]
     images = images.to(device)
     batches = math.ceil(len(images) / batch_size)
     bar = tqdm(total=(epochs - start) * batches, disable=not progress, unit="batch", mininterval=1.0)
@@ -123,16 +130,17 @@ def fit(model, objective, images, epochs, batch_size=128, lr=1e-3, seed=0, check
         model.train()
         sums = {}
         for indices in _epoch_order(len(images), seed, epoch, device).split(batch_size):
-            terms = objective(model, images[indices])
-            if not torch.isfinite(terms["loss"]):
-                raise FloatingPointError(
-                    f"the loss became {terms['loss'].item()} in epoch {epoch + 1}; the last good checkpoint "
-                    f"({checkpoint or 'none saved'}) is untouched. Lower the learning rate or check the data.")
-            optimizer.zero_grad(set_to_none=True)
-            terms["loss"].backward()
-            optimizer.step()
-            for name, value in terms.items():
-                sums[name] = sums.get(name, 0.0) + value.item() * len(indices)
+            for step in objectives:
+                terms = step(model, images[indices])
+                if not torch.isfinite(terms["loss"]):
+                    raise FloatingPointError(
+                        f"the loss became {terms['loss'].item()} in epoch {epoch + 1}; the last good checkpoint "
+                        f"({checkpoint or 'none saved'}) is untouched. Lower the learning rate or check the data.")
+                optimizer.zero_grad(set_to_none=True)
+                terms["loss"].backward()
+                optimizer.step()
+                for name, value in terms.items():
+                    sums[name] = sums.get(name, 0.0) + value.item() * len(indices)
             bar.update()
         history.append({"epoch": epoch + 1, **{name: total / len(images) for name, total in sums.items()}})
         bar.set_postfix(epoch=epoch + 1, loss=f"{history[-1]['loss']:.2f}")
