@@ -10,7 +10,7 @@ ifneq ($(wildcard ../shared/data/MNIST/raw),)
 export CATVAE_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: book test export check-export notebooks clean
+.PHONY: book test benchmarks export check-export notebooks clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ test: check-export notebooks
 book: check-export $(VENV)/.installed
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 	@echo "The book is at _build/html/index.html"
+
+# Timings, not tests: training throughput against a reference, the KDE against scikit-learn, each chapter.
+benchmarks: $(VENV)/.installed
+	$(BIN)/python benchmarks/training.py
+	$(BIN)/python benchmarks/kde.py --full
+	$(BIN)/python benchmarks/chapters.py
 
 clean:
 	rm -rf _build

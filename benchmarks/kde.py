@@ -1,6 +1,6 @@
 """Time kde_log_likelihood against scikit-learn's KernelDensity with GridSearchCV, on the same data and grid.
 
-    python benchmarks/kde.py [--train 5000] [--samples 1000] [--full]
+    python benchmarks/kde.py [--train 3000] [--samples 1000] [--full]
 
 Both choose the bandwidth by 5-fold cross-validation over consecutive folds and score the same samples
 (MNIST test images); the exact float64 log-sum-exp at each chosen bandwidth is printed beside them.
@@ -33,7 +33,7 @@ def exact_mean_log_density(centres, points, h):
 
 def main():
     options = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    options.add_argument("--train", type=int, default=5000, help="training images in the KDE")
+    options.add_argument("--train", type=int, default=3000, help="training images in the KDE")
     options.add_argument("--samples", type=int, default=1000, help="test images scored")
     options.add_argument("--full", action="store_true", help="also time the full table-1 protocol")
     args = options.parse_args()

@@ -73,7 +73,7 @@ def test_kl_terms_match_torch_distributions():
     uniform = Categorical(probs=torch.full((4,), 0.25))
     assert torch.allclose(kl_categorical(probs), kl_divergence(Categorical(probs=probs), uniform), atol=1e-6)
     branch = kl_divergence(Independent(Normal(mu, (0.5 * logvar).exp()), 1), Independent(Normal(centres, 1.0), 1))
-    assert torch.allclose(kl_gaussian_mixture(probs, mu, logvar, centres), (probs * branch).sum(-1), rtol=1e-5)
+    assert torch.allclose(kl_gaussian_mixture(probs, mu, logvar, centres, torch.zeros_like(centres)), (probs * branch).sum(-1), rtol=1e-5)
     assert torch.isfinite(kl_categorical(torch.eye(4))).all()  # q log q at q = 0
 
 

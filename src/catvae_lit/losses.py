@@ -45,18 +45,20 @@ def kl_categorical(probs):
     return torch.special.xlogy(probs, probs).sum(-1) + math.log(probs.shape[-1])
 
 
-def kl_gaussian_mixture(probs, mu, logvar, prior_means):
-    """sum_c q(c|x) KL(N(mu_c, diag exp(logvar_c)) || N(prior_means[c], I)) (equation 5): shape (B,).
+def kl_gaussian_mixture(probs, mu, logvar, prior_means, prior_logvars):
+    """sum_c q(c|x) KL(N(mu_c, diag exp(logvar_c)) || N(prior_means[c], diag exp(prior_logvars[c]))) (5): (B,).
 
-    probs: (B, K); mu, logvar: (B, K, d); prior_means: (K, d).
+    probs: (B, K); mu, logvar: (B, K, d); prior_means, prior_logvars: (K, d), zero log-variances for equation 8.
     """
-    return (probs * kl_diag_gaussian(mu, logvar, prior_means)).sum(-1)
+    ratio = logvar - prior_logvars
+    kl = 0.5 * (ratio.exp() + (mu - prior_means).pow(2) / prior_logvars.exp() - 1.0 - ratio).sum(-1)
+    return (probs * kl).sum(-1)
 
 
 # From book/catvae.md, "The reconstruction term, two ways"
 def bound_reconstruction(model, x, probs, mu, logvar):
     """Reading (a): decode a code from every branch and weight the K losses by q(c|x): shape (B,)."""
-    nll = bernoulli_nll(model.decode_logits(reparameterize(mu, logvar)), x.unsqueeze(1))
+    nll = model.reconstruction_error(reparameterize(mu, logvar), x.unsqueeze(1))
     return (probs * nll).sum(-1)
 
 
@@ -64,7 +66,7 @@ def mixed_reconstruction(model, x, probs, mu, logvar):
     """Reading (b), the released code's: decode one code of the q-weighted average branch: shape (B,)."""
     weights = probs.unsqueeze(-1)
     z = reparameterize((weights * mu).sum(1), (weights * logvar).sum(1))
-    return bernoulli_nll(model.decode_logits(z), x)
+    return model.reconstruction_error(z, x)
 
 
 RECONSTRUCTIONS = {"bound": bound_reconstruction, "mixed": mixed_reconstruction}
@@ -76,7 +78,7 @@ def catvae_objective(model, x, beta_cont=10.0, beta_cat=10.0, reconstruction="bo
         raise ValueError(f"unknown reconstruction {reconstruction!r}: expected one of {sorted(RECONSTRUCTIONS)}")
     probs, mu, logvar = model.encode(x)
     rec = RECONSTRUCTIONS[reconstruction](model, x, probs, mu, logvar).mean()
-    kl_cont = kl_gaussian_mixture(probs, mu, logvar, model.prior_means).mean()
+    kl_cont = kl_gaussian_mixture(probs, mu, logvar, model.prior_means, model.prior_logvars).mean()
     kl_cat = kl_categorical(probs).mean()
     return {"loss": rec + beta_cont * kl_cont + beta_cat * kl_cat,
             "reconstruction": rec, "kl_continuous": kl_cont, "kl_categorical": kl_cat}
@@ -86,7 +88,8 @@ def catvae_elbo(model, x):
     """The CatVAE ELBO (3) + (5) per image (B,), with the bound's reconstruction and unit weights."""
     probs, mu, logvar = model.encode(x)
     rec = bound_reconstruction(model, x, probs, mu, logvar)
-    return -(rec + kl_gaussian_mixture(probs, mu, logvar, model.prior_means) + kl_categorical(probs))
+    return -(rec + kl_gaussian_mixture(probs, mu, logvar, model.prior_means, model.prior_logvars)
+             + kl_categorical(probs))
 
 
 # From book/catvae.md, "Proposition 1, numerically"
@@ -98,9 +101,9 @@ def importance_log_evidence(model, x, num_samples):
     pick = categories.unsqueeze(-1).expand(-1, -1, mu.shape[-1])
     mu_s, logvar_s = mu.gather(1, pick), logvar.gather(1, pick)  # (B, S, d)
     z = reparameterize(mu_s, logvar_s)
-    log_prior = -math.log(k) + gaussian_log_density(z, model.prior_means[categories], torch.zeros_like(z))
+    log_prior = -math.log(k) + gaussian_log_density(z, model.prior_means[categories], model.prior_logvars[categories])
     log_proposal = probs.gather(1, categories).log() + gaussian_log_density(z, mu_s, logvar_s)
-    log_weights = log_prior - bernoulli_nll(model.decode_logits(z), x.unsqueeze(1)) - log_proposal
+    log_weights = log_prior - model.reconstruction_error(z, x.unsqueeze(1)) - log_proposal
     return torch.logsumexp(log_weights, dim=1) - math.log(num_samples)
 
 
@@ -133,7 +136,7 @@ def gumbel_reconstruction(model, x, probs, mu, logvar, temperature=0.5):
     """The reconstruction through a Gumbel-softmax relaxed category fed to the heads: shape (B,)."""
     weights = F.gumbel_softmax(probs.log(), tau=temperature).unsqueeze(-1)
     z = reparameterize((weights * mu).sum(1), (weights * logvar).sum(1))
-    return bernoulli_nll(model.decode_logits(z), x)
+    return model.reconstruction_error(z, x)
 
 
 RECONSTRUCTIONS["gumbel"] = gumbel_reconstruction

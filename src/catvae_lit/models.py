@@ -5,7 +5,7 @@
 import torch
 from torch import nn
 
-from catvae_lit.losses import reparameterize
+from catvae_lit.losses import bernoulli_nll, reparameterize
 from catvae_lit.prior import orthogonal_means
 
 __all__ = ["hidden_layer", "MLPDecoder", "check_images", "VAE", "all_categories", "MLPCatVAE"]
@@ -120,6 +120,15 @@ class MLPCatVAE(nn.Module):
     def decode(self, z):
         """Bernoulli means (..., input_dim) in (0, 1): the decoder's mean image."""
         return torch.sigmoid(self.decode_logits(z))
+
+    def reconstruction_error(self, z, x):
+        """-log p(x|z) (...) for codes z (..., d) and images x broadcasting against (..., input_dim)."""
+        return bernoulli_nll(self.decode_logits(z), x)
+
+    @property
+    def prior_logvars(self):
+        """Log-variances (K, d) of p(z|c) = N(mu_c, I): zeros."""
+        return torch.zeros_like(self.prior_means)
 
     def sample(self, categories, generator=None):
         """Mean images (n, input_dim) of codes z ~ N(mu_c, I), one for each category in `categories` (n,)."""

@@ -1,0 +1,96 @@
+"""Training throughput of the CatVAE and InfoCatVAE steps: catvae_lit against a straightforward reference.
+
+    python benchmarks/training.py [--steps 469] [--threads 2]
+
+For each model and reconstruction reading, both implementations start from the same weights and take
+the same Adam steps on the same batches of MNIST; the table gives images per second, the loss each
+computes on one batch in evaluation mode (same noise), the counted floating-point operations of a step
+(torch.utils.flop_counter, forward and backward) and the rate they reach, as a fraction of the
+machine's float32 matrix-multiply rate measured in the same run.
+"""
+import argparse
+import functools
+import time
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from catvae_lit.data import load_mnist
+from catvae_lit.losses import catvae_objective, infocatvae_objective
+from catvae_lit.models import MLPCatVAE
+from reference import reference_catvae_loss, reference_infocatvae_loss
+
+
+def matmul_rate(size=1024, seconds=3.0):
+    """Float32 matrix-multiply rate (FLOP/s) of this machine, from repeated square products."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        count += 1
+    return 2 * size**3 * count / (time.perf_counter() - start)
+
+
+def seconds_per_step(loss, model, batches):
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    model.train()
+    start = time.perf_counter()
+    for x in batches:
+        optimizer.zero_grad(set_to_none=True)
+        loss(model, x).backward()
+        optimizer.step()
+    return (time.perf_counter() - start) / len(batches)
+
+
+def flops_per_step(loss, model, x):
+    with FlopCounterMode(display=False) as counter:
+        loss(model, x).backward()
+    model.zero_grad(set_to_none=True)
+    return counter.get_total_flops()
+
+
+def eval_loss(loss, model, x):
+    model.eval()
+    torch.manual_seed(1)
+    with torch.no_grad():
+        return loss(model, x).item()
+
+
+def main():
+    options = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    options.add_argument("--steps", type=int, default=469, help="Adam steps timed (469 = one epoch of 60,000)")
+    options.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    args = options.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    images, _ = load_mnist("train")
+    batches = list(images[torch.randperm(len(images), generator=torch.Generator().manual_seed(0))]
+                   .split(128))[:args.steps]
+    peak = matmul_rate()
+    print(f"{torch.get_num_threads()} threads, {len(batches)} steps of 128 images; "
+          f"float32 matrix-multiply rate {peak / 1e9:.1f} GFLOP/s")
+    header = ("model", "reading", "impl", "images/s", "eval loss", "GFLOP/step", "GFLOP/s", "of matmul")
+    print(" ".join(f"{column:>10}" for column in header))
+    for model_name, ours, theirs in (("catvae", catvae_objective, reference_catvae_loss),
+                                     ("infocatvae", infocatvae_objective, reference_infocatvae_loss)):
+        for reading in ("bound", "mixed"):
+            torch.manual_seed(0)
+            initial = MLPCatVAE().state_dict()
+            implementations = {"ours": lambda model, x: ours(model, x, reconstruction=reading)["loss"],
+                               "reference": functools.partial(theirs, reconstruction=reading)}
+            rates = {}
+            for name, loss in implementations.items():
+                model = MLPCatVAE()
+                model.load_state_dict(initial)
+                value = eval_loss(loss, model, batches[0])
+                flops = flops_per_step(loss, model, batches[0])
+                step = seconds_per_step(loss, model, batches)
+                rates[name] = 128 / step
+                print(f"{model_name:>10} {reading:>10} {name:>10} {rates[name]:10.0f} {value:10.3f} "
+                      f"{flops / 1e9:10.2f} {flops / step / 1e9:10.1f} {flops / step / peak:10.0%}")
+            print(f"{'':>21} speed-up of ours over the reference: {rates['ours'] / rates['reference']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
