@@ -15,8 +15,10 @@ def bernoulli_nll(logits, x):
     """-log p(x|z) of a Bernoulli decoder from its logits (..., D), summed over pixels: shape (...).
 
     `x` broadcasts against `logits`, so x (B, 1, D) scores logits (B, K, D) of K codes per image.
+    The library's fused softplus(l) - x l is faster than the two terms written out.
     """
-    return F.softplus(logits).sum(-1) - (x * logits).sum(-1)
+    logits, x = torch.broadcast_tensors(logits, x)
+    return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
 
 
 def kl_diag_gaussian(mu, logvar, prior_mean=0.0):
