@@ -1,12 +1,12 @@
 """Training throughput of the CatVAE and InfoCatVAE steps: catvae_lit against a straightforward reference.
 
-    python benchmarks/training.py [--steps 469] [--threads 2]
+    python benchmarks/training.py [--steps 469] [--rounds 5] [--threads 2]
 
 For each model and reconstruction reading, both implementations start from the same weights and take
-the same Adam steps on the same batches of MNIST; the table gives images per second, the loss each
-computes on one batch in evaluation mode (same noise), the counted floating-point operations of a step
-(torch.utils.flop_counter, forward and backward) and the rate they reach, as a fraction of the
-machine's float32 matrix-multiply rate measured in the same run.
+the same Adam steps on the same batches of MNIST, timed in alternating rounds. The table gives images
+per second, the loss each computes on one batch in evaluation mode (same noise), the counted
+floating-point operations of a step (torch.utils.flop_counter, forward and backward) and the rate they
+reach, as a fraction of the machine's float32 matrix-multiply rate measured in the same run.
 """
 import argparse
 import functools
@@ -32,15 +32,25 @@ def matmul_rate(size=1024, seconds=3.0):
     return 2 * size**3 * count / (time.perf_counter() - start)
 
 
-def seconds_per_step(loss, model, batches):
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+def train_seconds(loss, model, optimizer, batches):
     model.train()
     start = time.perf_counter()
     for x in batches:
         optimizer.zero_grad(set_to_none=True)
         loss(model, x).backward()
         optimizer.step()
-    return (time.perf_counter() - start) / len(batches)
+    return time.perf_counter() - start
+
+
+def seconds_per_step(implementations, models, batches, rounds):
+    """Time the implementations in alternating rounds over the batches, so that a change in the machine's
+    speed during the run (other load, clock frequency) affects them alike."""
+    optimizers = {name: torch.optim.Adam(models[name].parameters(), lr=1e-4) for name in implementations}
+    seconds = dict.fromkeys(implementations, 0.0)
+    for part in [batches[i::rounds] for i in range(rounds)]:
+        for name, loss in implementations.items():
+            seconds[name] += train_seconds(loss, models[name], optimizers[name], part)
+    return {name: total / len(batches) for name, total in seconds.items()}
 
 
 def flops_per_step(loss, model, x):
@@ -60,6 +70,7 @@ def eval_loss(loss, model, x):
 def main():
     options = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     options.add_argument("--steps", type=int, default=469, help="Adam steps timed (469 = one epoch of 60,000)")
+    options.add_argument("--rounds", type=int, default=5, help="alternating timing rounds per comparison")
     options.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = options.parse_args()
     if args.threads:
@@ -79,17 +90,17 @@ def main():
             initial = MLPCatVAE().state_dict()
             implementations = {"ours": lambda model, x: ours(model, x, reconstruction=reading)["loss"],
                                "reference": functools.partial(theirs, reconstruction=reading)}
-            rates = {}
-            for name, loss in implementations.items():
-                model = MLPCatVAE()
+            models = {name: MLPCatVAE() for name in implementations}
+            for model in models.values():
                 model.load_state_dict(initial)
-                value = eval_loss(loss, model, batches[0])
-                flops = flops_per_step(loss, model, batches[0])
-                step = seconds_per_step(loss, model, batches)
-                rates[name] = 128 / step
-                print(f"{model_name:>10} {reading:>10} {name:>10} {rates[name]:10.0f} {value:10.3f} "
-                      f"{flops / 1e9:10.2f} {flops / step / 1e9:10.1f} {flops / step / peak:10.0%}")
-            print(f"{'':>21} speed-up of ours over the reference: {rates['ours'] / rates['reference']:.2f}x")
+            values = {name: eval_loss(loss, models[name], batches[0]) for name, loss in implementations.items()}
+            flops = {name: flops_per_step(loss, models[name], batches[0]) for name, loss in implementations.items()}
+            steps = seconds_per_step(implementations, models, batches, args.rounds)
+            for name in implementations:
+                print(f"{model_name:>10} {reading:>10} {name:>10} {128 / steps[name]:10.0f} {values[name]:10.3f} "
+                      f"{flops[name] / 1e9:10.2f} {flops[name] / steps[name] / 1e9:10.1f} "
+                      f"{flops[name] / steps[name] / peak:10.0%}")
+            print(f"{'':>21} speed-up of ours over the reference: {steps['reference'] / steps['ours']:.2f}x")
 
 
 if __name__ == "__main__":
