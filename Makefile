@@ -4,13 +4,16 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 NBVAL_DIR := _build/nbval
+MATHJAX_VERSION := 3.2.2
+MATHJAX := _build/static/mathjax/tex-mml-chtml.js
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # On machines without internet the datasets sit in ../shared/data.
 ifneq ($(wildcard ../shared/data/MNIST/raw),)
 export CATVAE_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: book test benchmarks export check-export notebooks clean
+.PHONY: book test benchmarks export check-export notebooks chromium clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,12 +33,31 @@ notebooks: $(VENV)/.installed
 		$(BIN)/jupytext --quiet --to ipynb -o $(NBVAL_DIR)/$$(basename $$chapter .md).ipynb $$chapter || exit 1; \
 	done
 
-test: check-export notebooks
-	$(BIN)/python -m pytest tests $(NBVAL_DIR) --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider
+# Unit tests and every chapter under nbval, then the rendered book in headless Chromium
+# (screenshots of every page in _build/screenshots/).
+test: check-export chromium notebooks
+	$(BIN)/python -m pytest tests $(NBVAL_DIR) --ignore=tests/browser --nbval-lax --nbval-current-env \
+		--nbval-cell-timeout=900 -p no:cacheprovider
+	$(MAKE) book
+	$(BIN)/python -m pytest tests/browser -p no:cacheprovider
 
-book: check-export $(VENV)/.installed
+# The browser test drives Debian's Chromium; installed here when missing (apt-get, as root or with sudo).
+chromium:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		echo "Installing Debian's chromium and chromium-driver for the browser test"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+book: check-export $(VENV)/.installed $(MATHJAX)
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 	@echo "The book is at _build/html/index.html"
+
+# MathJax travels with the book (see _config.yml), taken from the npm registry once.
+$(MATHJAX):
+	npm install --silent --no-save --no-audit --no-fund --prefix _build/npm mathjax@$(MATHJAX_VERSION)
+	rm -rf $(dir $@) && mkdir -p _build/static
+	cp -r _build/npm/node_modules/mathjax/es5 $(dir $@)
 
 # Timings, not tests: training throughput against a reference, the KDE against scikit-learn, each chapter.
 benchmarks: $(VENV)/.installed

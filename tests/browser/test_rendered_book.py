@@ -1,0 +1,147 @@
+"""The rendered book in headless Chromium: every page typesets its math, loads its images, shows no
+traceback or warning, and the navigation reaches every chapter. Run after `make book`; each page's
+screenshot lands in _build/screenshots/."""
+import functools
+import http.server
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+ROOT = Path(__file__).resolve().parents[2]
+HTML = ROOT / "_build" / "html"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+PAGES = re.findall(r"^\s*(?:root|-\s*file)\s*:\s*(\S+)\s*$", (ROOT / "_toc.yml").read_text(), re.M)
+# Flags that keep Chromium from calling home: this machine's network is closed.
+QUIET_CHROMIUM = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--window-size=1280,1000"]
+WARNING_OR_TRACEBACK = re.compile(r"Traceback \(most recent call last\)|\b[A-Z]\w*Warning\b")
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def executable(variable, name):
+    path = os.environ.get(variable) or shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} not found: install Debian's chromium and chromium-driver "
+                    f"(`make test` does it with apt-get) or set {variable} to its path")
+    return path
+
+
+@pytest.fixture(scope="module")
+def site():
+    """The built book served over HTTP on a free localhost port (file:// would hide broken paths)."""
+    if not (HTML / "index.html").exists():
+        pytest.fail(f"no rendered book in {HTML}: run `make book` first")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(HTML)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    options = webdriver.ChromeOptions()
+    options.binary_location = executable("CHROMIUM", "chromium")
+    for flag in QUIET_CHROMIUM + [f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable("CHROMEDRIVER", "chromedriver")), options=options)
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def open_page(browser, url):
+    """Load `url` and wait until MathJax has typeset it; the browser log starts empty for each page."""
+    browser.get_log("browser")
+    browser.get(url)
+    browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "if (window.MathJax && MathJax.startup) MathJax.startup.promise.then(() => done(true));"
+        "else done(false);")
+
+
+def save_full_page_screenshot(browser, name):
+    """A screenshot of the whole page: the window is stretched to the page's height for the shot."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    width, height = browser.get_window_size()["width"], browser.get_window_size()["height"]
+    page_height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(width, min(page_height, 16000))
+    path = SCREENSHOTS / f"{name.replace('/', '_')}.png"
+    browser.save_screenshot(str(path))
+    browser.set_window_size(width, height)
+    return path
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_cleanly(site, browser, page):
+    open_page(browser, f"{site}/{page}.html")
+    article = browser.execute_script("return document.querySelector('article').innerText")
+    source = (ROOT / f"{page}.md").read_text()
+
+    # Math: MathJax replaced every $...$ and $$...$$ and reported no TeX error.
+    if re.search(r"\$[^$\n]+\$", source):
+        assert browser.execute_script("return document.querySelectorAll('mjx-container').length") > 0
+    prose = browser.execute_script(
+        "const copy = document.querySelector('article').cloneNode(true);"
+        "copy.querySelectorAll('pre, code, .cell_input, .cell_output').forEach(e => e.remove());"
+        "return copy.innerText")
+    raw_tex = re.search(r"\\\(|\\\[|\$\$|\\begin\{", prose)
+    assert raw_tex is None, f"raw TeX left on the page: {prose[raw_tex.start():raw_tex.start() + 80]!r}"
+    assert browser.execute_script("return document.querySelectorAll('mjx-merror').length") == 0
+    too_wide = browser.execute_script(
+        "return [...document.querySelectorAll('mjx-container[display=\"true\"]')]"
+        ".filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent.slice(0, 60))")
+    assert not too_wide, f"display equations wider than the text column: {too_wide}"
+
+    # Figures: every image arrived and decoded.
+    images = browser.execute_script(
+        "return [...document.images].map(i => [i.currentSrc, i.complete && i.naturalWidth > 0])")
+    broken = [src for src, ok in images if not ok]
+    assert not broken, f"images that did not load: {broken}"
+    if "plt.show()" in source or "show_images(" in source:
+        assert images, "the chapter draws figures but the page shows none"
+
+    # Outputs: no traceback, no warning, no stderr stream.
+    outputs = browser.execute_script(
+        "return [...document.querySelectorAll('.cell_output')].map(e => e.innerText).join('\\n')")
+    assert not WARNING_OR_TRACEBACK.search(outputs), WARNING_OR_TRACEBACK.search(outputs).group(0)
+    assert browser.execute_script("return document.querySelectorAll('.output.stderr, .output.traceback').length") == 0
+
+    # Nothing the page asked for failed (a missing script, font or stylesheet shows up here);
+    # the browser's own request for /favicon.ico is not the page's.
+    failures = [entry["message"] for entry in browser.get_log("browser")
+                if entry["level"] == "SEVERE" and "favicon.ico" not in entry["message"]]
+    assert not failures, failures
+    assert article.strip()
+    save_full_page_screenshot(browser, page)
+
+
+def test_next_buttons_walk_through_every_chapter_in_order(site, browser):
+    open_page(browser, f"{site}/{PAGES[0]}.html")
+    visited = [PAGES[0]]
+    for _ in PAGES:
+        links = browser.find_elements("css selector", "a.right-next")
+        if not links:
+            break
+        browser.get(links[0].get_attribute("href"))
+        visited.append(browser.current_url.removeprefix(f"{site}/").removesuffix(".html"))
+    assert visited == PAGES
+
+
+def test_sidebar_links_every_chapter_from_the_front_page(site, browser):
+    open_page(browser, f"{site}/{PAGES[0]}.html")
+    hrefs = {a.get_attribute("href") for a in browser.find_elements("css selector", "nav.bd-links a.reference")}
+    linked = {href.removeprefix(f"{site}/").split("#")[0].removesuffix(".html") for href in hrefs}
+    assert set(PAGES[1:]) <= linked, f"not in the sidebar: {set(PAGES[1:]) - linked}"
