@@ -7,18 +7,38 @@ import math
 import torch
 import torch.nn.functional as F
 
-__all__ = ["bernoulli_nll", "kl_diag_gaussian", "reparameterize", "vae_objective", "kl_categorical", "kl_gaussian_mixture", "bound_reconstruction", "mixed_reconstruction", "RECONSTRUCTIONS", "catvae_objective", "catvae_elbo", "importance_log_evidence", "gaussian_log_density", "information_loss", "infocatvae_objective", "gumbel_reconstruction"]
+__all__ = ["BernoulliNLL", "bernoulli_nll", "kl_diag_gaussian", "reparameterize", "vae_objective", "kl_categorical", "kl_gaussian_mixture", "bound_reconstruction", "mixed_reconstruction", "RECONSTRUCTIONS", "catvae_objective", "catvae_elbo", "importance_log_evidence", "gaussian_log_density", "information_loss", "infocatvae_objective", "gumbel_reconstruction"]
 
 
 # From book/vae.md, "The regularisation term in closed form"
+class BernoulliNLL(torch.autograd.Function):
+    """sum_j softplus(l_j) - x_j l_j with its gradient sigmoid(l) - x written out."""
+
+    # Outside autograd, the steps can work in place: one buffer each way instead of one per step.
+    @staticmethod
+    def forward(ctx, logits, x):
+        ctx.save_for_backward(logits, x)
+        nll = logits.abs().sigmoid_().log_().neg_()  # -log sigmoid(|l|)
+        nll.add_(logits.clamp(min=0))  # + max(l, 0) = softplus(l)
+        nll.addcmul_(x, logits, value=-1)  # - x l
+        return nll.sum(-1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        logits, x = ctx.saved_tensors
+        grad = grad.unsqueeze(-1)
+        grad_x = -logits * grad if ctx.needs_input_grad[1] else None
+        return torch.sigmoid(logits).sub_(x).mul_(grad), grad_x
+
+
 def bernoulli_nll(logits, x):
     """-log p(x|z) of a Bernoulli decoder from its logits (..., D), summed over pixels: shape (...).
 
     `x` broadcasts against `logits`, so x (B, 1, D) scores logits (B, K, D) of K codes per image.
-    The library's fused softplus(l) - x l is faster than the two terms written out.
     """
-    logits, x = torch.broadcast_tensors(logits, x)
-    return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
+    if x.shape[-1] != logits.shape[-1]:
+        raise ValueError(f"images have {x.shape[-1]} pixels but the logits {logits.shape[-1]}")
+    return BernoulliNLL.apply(*torch.broadcast_tensors(logits, x))
 
 
 def kl_diag_gaussian(mu, logvar, prior_mean=0.0):

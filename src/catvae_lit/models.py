@@ -8,13 +8,31 @@ from torch import nn
 from catvae_lit.losses import bernoulli_nll, reparameterize
 from catvae_lit.prior import orthogonal_means
 
-__all__ = ["hidden_layer", "MLPDecoder", "check_images", "VAE", "all_categories", "MLPCatVAE"]
+__all__ = ["Dropout", "hidden_layer", "MLPDecoder", "check_images", "VAE", "all_categories", "MLPCatVAE"]
 
 
 # From book/vae.md, "The networks"
+class Dropout(nn.Module):
+    """While training, zero each input with probability p and scale the others by 1 / (1 - p)."""
+
+    def __init__(self, p):
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+        self.p = p
+
+    def forward(self, h):
+        if not self.training or self.p == 0:
+            return h
+        return h * torch.rand_like(h).ge_(self.p).div_(1 - self.p)  # mask of 0 and 1 / (1 - p)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
 def hidden_layer(in_features, out_features, dropout):
     """Linear map, dropout while training, ReLU: the hidden layer of the paper's MLPs (table 2)."""
-    return nn.Sequential(nn.Linear(in_features, out_features), nn.Dropout(dropout), nn.ReLU())
+    return nn.Sequential(nn.Linear(in_features, out_features), Dropout(dropout), nn.ReLU())
 
 
 class MLPDecoder(nn.Module):
@@ -78,7 +96,8 @@ def all_categories(head, h, num_classes):
     if head.in_features != hidden + num_classes:
         raise ValueError(f"head reads {head.in_features} inputs, expected {hidden} hidden units + {num_classes} categories")
     shared = nn.functional.linear(h, head.weight[:, :hidden], head.bias)
-    return shared.unsqueeze(-2) + head.weight[:, hidden:].T
+    offsets = head.weight[:, hidden:].T.contiguous()  # (K, out); a transposed view would give a transposed result
+    return shared.unsqueeze(-2) + offsets
 
 
 # From book/catvae.md, "The networks"
