@@ -1,6 +1,6 @@
 """Training throughput of the CatVAE and InfoCatVAE steps: catvae_lit against a straightforward reference.
 
-    python benchmarks/training.py [--steps 469] [--rounds 5] [--threads 2]
+    python benchmarks/training.py [--steps 469] [--rounds 20] [--threads 2]
 
 For each model and reconstruction reading, both implementations start from the same weights and take
 Adam steps on the same batches of MNIST (ours with catvae_lit's fused Adam, the reference with the
@@ -105,7 +105,7 @@ def eval_loss(loss, model, x):
 def main():
     options = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     options.add_argument("--steps", type=int, default=469, help="Adam steps timed (469 = one epoch of 60,000)")
-    options.add_argument("--rounds", type=int, default=5, help="alternating timing rounds per comparison")
+    options.add_argument("--rounds", type=int, default=20, help="alternating timing rounds per comparison")
     options.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = options.parse_args()
     if args.threads:
