@@ -4,10 +4,10 @@
 
 For each model and reconstruction reading, both implementations start from the same weights and take
 Adam steps on the same batches of MNIST (ours with catvae_lit's fused Adam, the reference with the
-default one), timed in alternating rounds. The table gives images
-per second, the loss each computes on one batch in evaluation mode (same noise), the counted
-floating-point operations of a step (torch.utils.flop_counter, forward and backward) and the rate they
-reach, as a fraction of the machine's float32 matrix-multiply rate measured in the same run.
+default one), timed in alternating rounds, each round ending with half a second of 1024 x 1024 float32
+matrix products. The table gives images per second, the loss each computes on one batch in evaluation
+mode (same noise), the counted floating-point operations of a step (torch.utils.flop_counter, forward
+and backward) and the rate they reach, as a fraction of the matrix-multiply rate of the same rounds.
 
 First, on Linux with glibc, it measures what `catvae_lit.training.keep_freed_memory` (which `fit` calls
 on the CPU) does for our bound CatVAE step: time and page faults per step with glibc's initial
@@ -30,8 +30,8 @@ from catvae_lit.training import adam, keep_freed_memory
 from reference import reference_catvae_loss, reference_copy, reference_infocatvae_loss
 
 
-def matmul_rate(size=1024, seconds=3.0):
-    """Float32 matrix-multiply rate (FLOP/s) of this machine, from repeated square products."""
+def matmul_rate(seconds, size=1024):
+    """Float32 matrix-multiply rate (FLOP/s) of this machine, from square products for about `seconds`."""
     a, b = torch.randn(size, size), torch.randn(size, size)
     a @ b
     count, start = 0, time.perf_counter()
@@ -51,16 +51,21 @@ def train_seconds(loss, model, optimizer, batches):
     return time.perf_counter() - start
 
 
-def seconds_per_step(implementations, models, batches, rounds):
-    """Time the implementations in alternating rounds over the batches, so that a change in the machine's
-    speed during the run (other load, clock frequency) affects them alike."""
+def alternating_timings(implementations, models, batches, rounds):
+    """Seconds per step of each implementation, and the matrix-multiply rate, measured in alternating rounds.
+
+    This machine's speed drifts by a third within a run (other virtual machines, clock frequency), so each
+    round times a share of the batches with each implementation and then the matrix-multiply rate for
+    half a second: all three see the same conditions, and their ratios are like for like.
+    """
     optimizers = {"ours": adam(models["ours"], lr=1e-4),
                   "reference": torch.optim.Adam(models["reference"].parameters(), lr=1e-4)}
-    seconds = dict.fromkeys(implementations, 0.0)
+    seconds, rates = dict.fromkeys(implementations, 0.0), []
     for part in [batches[i::rounds] for i in range(rounds)]:
         for name, loss in implementations.items():
             seconds[name] += train_seconds(loss, models[name], optimizers[name], part)
-    return {name: total / len(batches) for name, total in seconds.items()}
+        rates.append(matmul_rate(seconds=0.5))
+    return {name: total / len(batches) for name, total in seconds.items()}, sum(rates) / len(rates)
 
 
 def glibc_initial_thresholds():
@@ -113,9 +118,9 @@ def main():
     images, _ = load_mnist("train")
     batches = list(images[torch.randperm(len(images), generator=torch.Generator().manual_seed(0))]
                    .split(128))[:args.steps]
-    peak = matmul_rate()
+    peak = matmul_rate(seconds=3.0)  # also lets the machine settle: a new process runs slow for seconds
     print(f"{torch.get_num_threads()} threads, {len(batches)} steps of 128 images; "
-          f"float32 matrix-multiply rate {peak / 1e9:.1f} GFLOP/s")
+          f"float32 matrix-multiply rate {peak / 1e9:.1f} GFLOP/s at the start")
     if keep_freed_memory():
         reuse = memory_reuse(batches, args.rounds)
         print("\nfreed memory, ours, CatVAE bound step:")
@@ -136,20 +141,17 @@ def main():
             models["reference"] = reference_copy(models["ours"])
             values = {name: eval_loss(loss, models[name], batches[0]) for name, loss in implementations.items()}
             flops = {name: flops_per_step(loss, models[name], batches[0]) for name, loss in implementations.items()}
-            steps = seconds_per_step(implementations, models, batches, args.rounds)
-            rows.append((model_name, reading, steps, values, flops))
-    # The machine's speed drifts during a run: of the matrix-multiply rates measured before and after
-    # the timings, the higher one gives the lower (conservative) fractions.
-    peak = max(peak, matmul_rate())
-    print(f"float32 matrix-multiply rate after the timings: {peak / 1e9:.1f} GFLOP/s (the higher one is used)")
+            steps, peak = alternating_timings(implementations, models, batches, args.rounds)
+            rows.append((model_name, reading, steps, values, flops, peak))
     header = ("model", "reading", "impl", "images/s", "eval loss", "GFLOP/step", "GFLOP/s", "of matmul")
     print(" ".join(f"{column:>10}" for column in header))
-    for model_name, reading, steps, values, flops in rows:
+    for model_name, reading, steps, values, flops, peak in rows:
         for name in steps:
             print(f"{model_name:>10} {reading:>10} {name:>10} {128 / steps[name]:10.0f} {values[name]:10.3f} "
                   f"{flops[name] / 1e9:10.2f} {flops[name] / steps[name] / 1e9:10.1f} "
                   f"{flops[name] / steps[name] / peak:10.0%}")
-        print(f"{'':>21} speed-up of ours over the reference: {steps['reference'] / steps['ours']:.2f}x")
+        print(f"{'':>21} speed-up of ours over the reference: {steps['reference'] / steps['ours']:.2f}x; "
+              f"matrix-multiply rate in these rounds {peak / 1e9:.1f} GFLOP/s")
 
 
 if __name__ == "__main__":
