@@ -72,16 +72,21 @@ def open_page(browser, url):
         "else done(false);")
 
 
-def save_full_page_screenshot(browser, name):
-    """A screenshot of the whole page: the window is stretched to the page's height for the shot."""
+def save_page_screenshots(browser, name, part_height=8000):
+    """Screenshots of the whole page, top to bottom: NAME.png, then NAME-2.png and so on for a page
+    taller than `part_height` pixels (Chromium cannot draw a window much taller than 16,000)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    width, height = browser.get_window_size()["width"], browser.get_window_size()["height"]
+    size = browser.get_window_size()
     page_height = browser.execute_script("return document.documentElement.scrollHeight")
-    browser.set_window_size(width, min(page_height, 16000))
-    path = SCREENSHOTS / f"{name.replace('/', '_')}.png"
-    browser.save_screenshot(str(path))
-    browser.set_window_size(width, height)
-    return path
+    frame = browser.execute_script("return window.outerHeight - window.innerHeight")
+    browser.set_window_size(size["width"], min(page_height + frame, part_height))
+    step = browser.execute_script("return window.innerHeight")
+    stem = name.replace("/", "_")
+    for part, top in enumerate(range(0, page_height, step), start=1):
+        browser.execute_script("window.scrollTo(0, arguments[0])", top)
+        browser.save_screenshot(str(SCREENSHOTS / (f"{stem}.png" if part == 1 else f"{stem}-{part}.png")))
+    browser.execute_script("window.scrollTo(0, 0)")
+    browser.set_window_size(size["width"], size["height"])
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -125,7 +130,7 @@ def test_page_renders_cleanly(site, browser, page):
                 if entry["level"] == "SEVERE" and "favicon.ico" not in entry["message"]]
     assert not failures, failures
     assert article.strip()
-    save_full_page_screenshot(browser, page)
+    save_page_screenshots(browser, page)
 
 
 def test_next_buttons_walk_through_every_chapter_in_order(site, browser):
