@@ -6,6 +6,7 @@ import http.server
 import os
 import re
 import shutil
+import sys
 import threading
 from pathlib import Path
 
@@ -14,9 +15,12 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+from export import chapters_in_toc_order  # noqa: E402  (the exporter reads the table of contents)
+
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-PAGES = re.findall(r"^\s*(?:root|-\s*file)\s*:\s*(\S+)\s*$", (ROOT / "_toc.yml").read_text(), re.M)
+PAGES = [chapter.relative_to(ROOT).with_suffix("").as_posix() for chapter in chapters_in_toc_order()]
 # Flags that keep Chromium from calling home: this machine's network is closed.
 QUIET_CHROMIUM = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
