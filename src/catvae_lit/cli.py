@@ -3,9 +3,14 @@
 """The command line: `python -m catvae_lit train ...` (see --help)."""
 
 import argparse
+import contextlib
+import fcntl
 import functools
 import json
+import math
+import os
 from pathlib import Path
+import re
 import shlex
 import sys
 import time
@@ -15,16 +20,16 @@ import torch
 import torch.nn.functional as F
 
 from catvae_lit.aae import AAE, AAE_OBJECTIVE
-from catvae_lit.config import checkpoint_dir, full_run
+from catvae_lit.config import checkpoint_dir, default_device, full_run
 from catvae_lit.data import DATASETS, as_sequences, load_mnist
 from catvae_lit.losses import RECONSTRUCTIONS, catvae_elbo, catvae_objective, infocatvae_objective, vae_objective
 from catvae_lit.metrics import clustering_scores, cross_validated_bandwidth, double_softmax_cross_entropy, generated_images, generated_logits, kde_log_density
 from catvae_lit.models import MLPCatVAE, VAE
 from catvae_lit.plots import image_grid
 from catvae_lit.recurrent import RecurrentCatVAE
-from catvae_lit.training import fit, load_checkpoint, restore_model, save_checkpoint
+from catvae_lit.training import fit, load_checkpoint, model_from_checkpoint, restore_model, save_checkpoint
 
-__all__ = ["MODELS", "OBJECTIVES", "INPUT_VIEWS", "model_inputs", "test_scores", "train", "publish", "add_training_options", "add_train_command", "add_publish_command", "COMMANDS", "parser", "main", "load_or_train", "TABLE_1_MODELS", "PAPER_MNIST", "BANDWIDTHS", "table_1", "markdown_table", "reproduce", "add_reproduce_command", "checkpoint_model", "evaluate", "sample", "add_checkpoint_options", "add_evaluate_command", "add_sample_command", "RECURRENT_MODELS"]
+__all__ = ["MODELS", "OBJECTIVES", "INPUT_VIEWS", "model_inputs", "test_scores", "run_settings", "train", "publish", "add_training_options", "add_train_command", "add_publish_command", "COMMANDS", "parser", "main", "RESUMED_SETTINGS", "bounded", "checkpoint_path", "metadata_path", "read_metadata", "exclusive_output", "stale_temporaries", "resumed_metadata", "non_finite", "check_finite", "load_or_train", "TABLE_1_MODELS", "PAPER_MNIST", "BANDWIDTHS", "table_1", "markdown_table", "reproduce", "add_reproduce_command", "checkpoint_model", "evaluate", "sample", "add_checkpoint_options", "add_evaluate_command", "add_sample_command", "RECURRENT_MODELS"]
 
 
 # From book/catvae_training.md, "The training command"
@@ -68,57 +73,82 @@ def test_scores(model, args):
     return {f"test_{name}": value.item() for name, value in first(model, images.to(device)).items()}
 
 
+def run_settings(args, model):
+    """The settings that make a run what it is, as its metadata records them; --resume must find them unchanged."""
+    settings = {key: getattr(args, key) for key in ("model", "dataset", "subset", "batch_size", "seed")}
+    if hasattr(model, "prior_means"):  # a CatVAE
+        settings.update(_catvae_weights(args))
+    if args.model.endswith("infocatvae"):
+        settings["beta_info"] = args.beta_info
+    return settings
+
+
 def train(args):
+    default_device(args.device)  # an unknown device fails here, before the data loads
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     model = MODELS[args.model]()
-    images, _ = load_mnist("train", args.dataset, args.data_dir)
-    images = model_inputs(args.model, images[:args.subset])
-    settings = {key: str(value) if isinstance(value, Path) else value
-                for key, value in vars(args).items()
-                if key not in ("command", "argv", "func", "data_dir", "threads", "resume")}
-    if not args.model.endswith("infocatvae"):
-        settings.pop("beta_info")
-    if not hasattr(model, "prior_means"):  # not a CatVAE
-        for key in ("beta_cont", "beta_cat", "reconstruction"):
-            settings.pop(key)
-    metadata = {"command": "python -m catvae_lit " + shlex.join(args.argv), **settings}
-    start = time.perf_counter()
-    history = fit(model, OBJECTIVES[args.model](args), images, epochs=args.epochs, batch_size=args.batch_size,
-                  lr=args.lr, seed=args.seed, checkpoint=args.out, resume=args.resume, device=args.device,
-                  metadata=metadata)
-    metadata.update(epochs_trained=len(history), seconds_this_run=round(time.perf_counter() - start, 1),
-                    final_train_terms=history[-1], test=test_scores(model, args))
-    Path(args.out).with_suffix(".json").write_text(json.dumps(metadata, indent=2) + "\n")
+    command = "python -m catvae_lit " + shlex.join(args.argv)
+    metadata = {"command": command, **run_settings(args, model), "epochs": args.epochs, "lr": args.lr,
+                "out": str(args.out)}
+    with exclusive_output(args.out):
+        resuming = args.resume and args.out.exists()
+        if resuming:
+            metadata = resumed_metadata(args.out, metadata)
+        elif args.out.exists():
+            if not args.overwrite:
+                raise ValueError(f"{args.out} exists; pass --resume to continue that run or --overwrite to replace it")
+            for replaced in (args.out, metadata_path(args.out)):
+                replaced.unlink(missing_ok=True)
+        images, _ = load_mnist("train", args.dataset, args.data_dir)
+        images = model_inputs(args.model, images[:args.subset])
+        start = time.perf_counter()
+        history = fit(model, OBJECTIVES[args.model](args), images, epochs=args.epochs, batch_size=args.batch_size,
+                      lr=args.lr, seed=args.seed, checkpoint=args.out, resume=resuming, device=args.device,
+                      metadata=metadata)
+        metadata.update(epochs_trained=len(history), seconds_this_run=round(time.perf_counter() - start, 1),
+                        final_train_terms=history[-1], test=test_scores(model, args))
+        metadata_path(args.out).write_text(json.dumps(metadata, indent=2) + "\n")
     print(json.dumps(metadata["test"]))
+    check_finite(metadata["test"], f"the test scores of {args.out}")
 
 
 def publish(args):
     """Copy a trained checkpoint without its optimizer state, and its metadata, for committing."""
-    state, model = load_checkpoint(args.source), restore_model(args.source, "cpu")
-    metadata = {**json.loads(Path(args.source).with_suffix(".json").read_text()), "published_from": str(args.source)}
+    if args.target.resolve() == args.source.resolve():
+        raise ValueError(f"publish writes a copy: the target {args.target} must be another file than the source")
+    if args.target.exists() and not args.overwrite:
+        raise ValueError(f"{args.target} exists; pass --overwrite to replace it")
+    state = load_checkpoint(args.source)
+    model = model_from_checkpoint(state, args.source)
+    metadata = {**read_metadata(args.source), "published_from": str(args.source)}
     save_checkpoint(args.target, model, None, state["epoch"], state["history"], state["seed"], metadata)
-    Path(args.target).with_suffix(".json").write_text(json.dumps(metadata, indent=2) + "\n")
+    metadata_path(args.target).write_text(json.dumps(metadata, indent=2) + "\n")
 
 
 def add_training_options(command):
     """The options that say what to train and how: shared by `train` and the commands built on it."""
     command.add_argument("--dataset", choices=DATASETS, default="MNIST")
-    command.add_argument("--epochs", type=int, default=600, help="total epochs (the paper trains 600)")
-    command.add_argument("--subset", type=int, default=None, help="train on the first N training images only")
-    command.add_argument("--batch-size", type=int, default=128)
-    command.add_argument("--lr", type=float, default=1e-4, help="Adam's learning rate (paper, appendix B)")
-    command.add_argument("--beta-cont", type=float, default=10.0, help="weight of the continuous KL term")
-    command.add_argument("--beta-cat", type=float, default=10.0, help="weight of the categorical KL term")
-    command.add_argument("--beta-info", type=float, default=100.0, help="weight of the information term (infocatvae)")
+    command.add_argument("--epochs", type=POSITIVE_INT, default=600, help="total epochs (the paper trains 600)")
+    command.add_argument("--subset", type=POSITIVE_INT, default=None, help="train on the first N training images only")
+    command.add_argument("--batch-size", type=POSITIVE_INT, default=128)
+    command.add_argument("--lr", type=POSITIVE_FLOAT, default=1e-4, help="Adam's learning rate (paper, appendix B)")
+    command.add_argument("--beta-cont", type=NON_NEGATIVE_FLOAT, default=10.0, help="weight of the continuous KL term")
+    command.add_argument("--beta-cat", type=NON_NEGATIVE_FLOAT, default=10.0, help="weight of the categorical KL term")
+    command.add_argument("--beta-info", type=NON_NEGATIVE_FLOAT, default=100.0,
+                         help="weight of the information term (infocatvae)")
     command.add_argument("--reconstruction", choices=RECONSTRUCTIONS, default="bound",
                          help="bound: decode every branch (Proposition 1); mixed: the released code's averaged code")
     command.add_argument("--seed", type=int, default=0)
-    command.add_argument("--resume", action="store_true", help="continue from the checkpoints at --out if they exist")
+    existing = command.add_mutually_exclusive_group()
+    existing.add_argument("--resume", action="store_true",
+                          help="continue the run at --out, if it exists, with the same settings (a new --lr applies)")
+    existing.add_argument("--overwrite", action="store_true", help="replace a checkpoint that exists at --out")
     command.add_argument("--device", default=None, help="cpu, cuda or cuda:N; when not given, CUDA if available")
     command.add_argument("--data-dir", default=None, help="folder holding MNIST/raw; when not given, $CATVAE_DATA_DIR or ./data")
-    command.add_argument("--threads", type=int, default=None, help="CPU threads for PyTorch; when not given, PyTorch's choice")
+    command.add_argument("--threads", type=POSITIVE_INT, default=None,
+                         help="CPU threads for PyTorch; when not given, PyTorch's choice")
 
 
 def add_train_command(commands):
@@ -126,14 +156,16 @@ def add_train_command(commands):
                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     run.add_argument("--model", choices=sorted(MODELS), default="catvae")
     add_training_options(run)
-    run.add_argument("--out", type=Path, required=True, help="checkpoint path; metadata goes beside it as .json")
+    run.add_argument("--out", type=checkpoint_path, required=True,
+                     help="checkpoint path ending in .pt; the metadata goes beside it as .json")
     run.set_defaults(func=train)
 
 
 def add_publish_command(commands):
     slim = commands.add_parser("publish", help="copy a checkpoint without optimizer state (a third of the size)")
     slim.add_argument("source", type=Path, help="checkpoint written by train")
-    slim.add_argument("target", type=Path, help="where to write the copy and its .json metadata")
+    slim.add_argument("target", type=checkpoint_path, help="where to write the copy (.pt) and its .json metadata")
+    slim.add_argument("--overwrite", action="store_true", help="replace a file that exists at target")
     slim.set_defaults(func=publish)
 
 
@@ -142,6 +174,7 @@ COMMANDS = {"train": add_train_command, "publish": add_publish_command}  # later
 
 def parser():
     top = argparse.ArgumentParser(prog="python -m catvae_lit", description="Train and evaluate the models of the book.")
+    top.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     commands = top.add_subparsers(dest="command", required=True)
     for add_command in COMMANDS.values():
         add_command(commands)
@@ -152,7 +185,118 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else [str(arg) for arg in argv]
     args = parser().parse_args(argv)
     args.argv = argv
-    args.func(args)
+    try:
+        args.func(args)
+    except (ValueError, OSError, FloatingPointError) as err:  # the package's errors say what to do: no traceback
+        if args.debug:
+            raise
+        sys.exit(f"catvae-lit: error: {err}")
+
+
+# From book/catvae_training.md, "The training command"
+RESUMED_SETTINGS = ("model", "dataset", "subset", "batch_size", "seed", "beta_cont", "beta_cat", "reconstruction",
+                    "beta_info")
+
+
+def bounded(kind, low, strict):
+    """An argparse type: a finite number of `kind` above `low` (or equal to it, unless `strict`)."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}")
+        if not math.isfinite(value) or value < low or (strict and value == low):
+            raise argparse.ArgumentTypeError(f"expected a finite number {'>' if strict else '>='} {low}, got {text}")
+        return value
+    return parse
+
+
+POSITIVE_INT, POSITIVE_FLOAT, NON_NEGATIVE_FLOAT = bounded(int, 0, True), bounded(float, 0, True), bounded(float, 0, False)
+
+
+def checkpoint_path(text):
+    """An argparse type: a path ending in .pt, so that its .json metadata is always another file."""
+    if Path(text).suffix != ".pt":
+        raise argparse.ArgumentTypeError(f"expected a checkpoint path ending in .pt, got {text!r}")
+    return Path(text)
+
+
+def metadata_path(checkpoint):
+    return Path(checkpoint).with_suffix(".json")
+
+
+def read_metadata(checkpoint):
+    """The .json metadata written beside a checkpoint."""
+    path = metadata_path(checkpoint)
+    if not path.is_file():
+        raise FileNotFoundError(f"no metadata {path} beside {checkpoint}; it is written when `train` finishes")
+    return json.loads(path.read_text())
+
+
+@contextlib.contextmanager
+def exclusive_output(checkpoint):
+    """Hold a lock on `checkpoint` for a whole run, so that a second run onto it fails at once, and remove the
+    temporary files of saves that a killed run left behind."""
+    lock = Path(f"{checkpoint}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    busy = ValueError(f"another run is writing {checkpoint} (it holds {lock}); wait for it, or choose another --out")
+    with open(lock, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the system releases it if the process dies
+        except BlockingIOError:
+            raise busy from None
+        if not lock.exists() or lock.stat().st_ino != os.fstat(handle.fileno()).st_ino:
+            raise busy  # the run before this one removed the lock file just as we opened it
+        try:
+            for stale in stale_temporaries(checkpoint):
+                stale.unlink()
+            yield
+        finally:
+            lock.unlink()
+
+
+def stale_temporaries(checkpoint):
+    """Temporary files of `save_checkpoint` for `checkpoint`: its name, mkstemp's 8 random characters, .tmp."""
+    checkpoint = Path(checkpoint)
+    pattern = re.compile(re.escape(checkpoint.name) + r"[a-z0-9_]{8}\.tmp")
+    return [path for path in checkpoint.parent.iterdir() if pattern.fullmatch(path.name)]
+
+
+def resumed_metadata(checkpoint, metadata):
+    """The metadata of a run continued by `metadata`'s command, after checking that it is the same run."""
+    state = load_checkpoint(checkpoint)
+    stored = state["metadata"]
+    if "model" not in stored or state["optimizer_state"] is None:
+        raise ValueError(f"{checkpoint} was not written by `train` (no training metadata or optimizer state), "
+                         "so it cannot be resumed; train into another --out")
+    changed = [f"{key} {stored.get(key)!r} -> {metadata.get(key)!r}" for key in RESUMED_SETTINGS
+               if stored.get(key) != metadata.get(key)]
+    if changed:
+        raise ValueError(f"--resume continues the run at {checkpoint} with its own settings, and this command "
+                         f"changes {', '.join(changed)}; keep them, or train into another --out")
+    if state["epoch"] > metadata["epochs"]:
+        raise ValueError(f"{checkpoint} has trained {state['epoch']} epochs already; ask for --epochs "
+                         f"{state['epoch']} or more")
+    resumed = {"from_epoch": state["epoch"], "command": metadata["command"], "lr": metadata["lr"]}
+    return {**stored, "epochs": metadata["epochs"], "lr": metadata["lr"], "out": metadata["out"],
+            "resumed": [*stored.get("resumed", []), resumed]}
+
+
+def non_finite(scores, name=""):
+    """Names of the NaN or infinite numbers in nested dictionaries and lists of scores."""
+    if isinstance(scores, dict):
+        return [bad for key, value in scores.items() for bad in non_finite(value, f"{name}.{key}".strip("."))]
+    if isinstance(scores, list):
+        return [bad for index, value in enumerate(scores) for bad in non_finite(value, f"{name}[{index}]")]
+    return [name] if isinstance(scores, float) and not math.isfinite(scores) else []
+
+
+def check_finite(scores, what):
+    """Raise FloatingPointError naming the scores that are NaN or infinite."""
+    bad = non_finite(scores)
+    if bad:
+        raise FloatingPointError(f"{what} are not finite ({', '.join(bad)}): the model's weights or its data "
+                                 "hold NaN or infinity")
 
 
 # From book/catvae_training.md, "The training command"
@@ -164,11 +308,11 @@ def load_or_train(name, train_args, device=None):
     path = checkpoint_dir() / f"{name}.pt"
     if full_run():
         path = checkpoint_dir().parent / "runs" / f"{name}.pt"
-        main(["train", *train_args, "--epochs", "600", "--out", str(path), "--resume"])
+        main(["--debug", "train", *train_args, "--epochs", "600", "--out", str(path), "--resume"])  # errors raise
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint {path}: train it with `python -m catvae_lit train "
                                 f"{' '.join(train_args)} --out {path}`, or set CATVAE_FULL=1")
-    return restore_model(path, device), json.loads(path.with_suffix(".json").read_text())
+    return restore_model(path, device), read_metadata(path)
 
 
 # From book/evaluation.md, "The adversarial-autoencoder baseline"
@@ -195,7 +339,7 @@ def table_1(checkpoints, args):
     rows = {"test images": {"kde_log_likelihood": kde_log_density(centres, test_images[:args.samples],
                                                                   [bandwidth]).mean().item()}}
     for name, path in checkpoints.items():
-        model, metadata = restore_model(path, args.device), json.loads(path.with_suffix(".json").read_text())
+        model, metadata = restore_model(path, args.device), read_metadata(path)
         samples = generated_images(model, args.samples, torch.Generator().manual_seed(args.seed))
         row = {"epochs": metadata["epochs_trained"],
                "kde_log_likelihood": kde_log_density(centres, samples, [bandwidth]).mean().item()}
@@ -230,16 +374,21 @@ def markdown_table(results):
 
 def reproduce(args):
     """Train the models of table 1 with the same settings (resumable), score them, write results .json and .md."""
-    checkpoints = {}
-    for name in TABLE_1_MODELS:
-        checkpoints[name] = args.out / f"{name}_{args.dataset.lower()}.pt"
-        print(f"training {name} to epoch {args.epochs}: {checkpoints[name]}", flush=True)
-        train(argparse.Namespace(**{**vars(args), "model": name, "out": checkpoints[name]}))
+    if args.kde_images < args.folds:
+        raise ValueError(f"--kde-images ({args.kde_images}) must be at least --folds ({args.folds})")
+    checkpoints = {name: args.out / f"{name}_{args.dataset.lower()}.pt" for name in TABLE_1_MODELS}
+    existing = [str(path) for path in checkpoints.values() if path.exists()]
+    if existing and not (args.resume or args.overwrite):  # said now, not after hours of training
+        raise ValueError(f"{', '.join(existing)} exist; pass --resume to continue those runs or --overwrite")
+    for name, path in checkpoints.items():
+        print(f"training {name} to epoch {args.epochs}: {path}", flush=True)
+        train(argparse.Namespace(**{**vars(args), "model": name, "out": path}))
     results = table_1(checkpoints, args)
     stem = args.out / f"table1_{args.dataset.lower()}"
     stem.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
     stem.with_suffix(".md").write_text(markdown_table(results))
     print(markdown_table(results))
+    check_finite(results["models"], "the scores of table 1")
 
 
 def add_reproduce_command(commands):
@@ -252,9 +401,10 @@ def add_reproduce_command(commands):
                     "generated-sample cross-entropy. Writes OUT/table1_DATASET.json and .md.")
     add_training_options(run)
     run.add_argument("--out", type=Path, default=Path("runs"), help="folder for the checkpoints and results")
-    run.add_argument("--kde-images", type=int, default=60_000, help="training images in the KDE")
-    run.add_argument("--samples", type=int, default=10_000, help="generated samples (and test images) scored")
-    run.add_argument("--folds", type=int, default=5, help="cross-validation folds for the bandwidth")
+    run.add_argument("--kde-images", type=POSITIVE_INT, default=60_000, help="training images in the KDE")
+    run.add_argument("--samples", type=POSITIVE_INT, default=10_000, help="generated samples (and test images) scored")
+    run.add_argument("--folds", type=bounded(int, 1, strict=True), default=5,
+                     help="cross-validation folds for the bandwidth (at least 2)")
     run.set_defaults(func=reproduce)
 
 
@@ -264,12 +414,13 @@ COMMANDS["reproduce"] = add_reproduce_command
 # From book/evaluation.md, "Scoring and sampling any checkpoint"
 def checkpoint_model(args):
     """The model at args.checkpoint, and the arguments `test_scores` needs, from its metadata or the options."""
-    metadata = load_checkpoint(args.checkpoint)["metadata"]
-    name, dataset = args.model or metadata.get("model"), args.dataset or metadata.get("dataset", "MNIST")
+    state = load_checkpoint(args.checkpoint)
+    name = args.model or state["metadata"].get("model")
     if name not in MODELS:
-        raise SystemExit(f"{args.checkpoint} does not say which model it holds (found {name!r}); "
+        raise ValueError(f"{args.checkpoint} does not say which model it holds (found {name!r}); "
                          f"pass --model, one of {sorted(MODELS)}")
-    model = restore_model(args.checkpoint, args.device)
+    model = model_from_checkpoint(state, args.checkpoint).to(default_device(args.device)).eval()
+    dataset = args.dataset or state["metadata"].get("dataset", "MNIST")
     return model, argparse.Namespace(model=name, dataset=dataset, data_dir=args.data_dir)
 
 
@@ -283,6 +434,7 @@ def evaluate(args):
         scores.update(generated_cross_entropy=F.cross_entropy(logits, categories).item(),
                       double_softmax_cross_entropy=double_softmax_cross_entropy(logits, categories))
     print(json.dumps({"checkpoint": str(args.checkpoint), "model": settings.model, **scores}, indent=2))
+    check_finite(scores, f"the scores of {args.checkpoint}")
 
 
 @torch.no_grad()
@@ -313,7 +465,7 @@ def add_evaluate_command(commands):
     run = commands.add_parser("evaluate", help=text, description=text,
                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_checkpoint_options(run)
-    run.add_argument("--samples", type=int, default=10_000, help="generated samples for the cross-entropy")
+    run.add_argument("--samples", type=POSITIVE_INT, default=10_000, help="generated samples for the cross-entropy")
     run.set_defaults(func=evaluate)
 
 
@@ -323,7 +475,7 @@ def add_sample_command(commands):
                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_checkpoint_options(run)
     run.add_argument("--out", type=Path, required=True, help="the PNG file to write")
-    run.add_argument("--per-row", type=int, default=8, help="samples per row")
+    run.add_argument("--per-row", type=POSITIVE_INT, default=8, help="samples per row")
     run.set_defaults(func=sample)
 
 

@@ -3,6 +3,7 @@
 """MNIST and FashionMNIST from their IDX files, as tensors in memory."""
 
 import gzip
+import math
 import os
 from pathlib import Path
 import zlib
@@ -31,7 +32,7 @@ def read_idx(path):
     ndim = raw[3]
     header = 4 + 4 * ndim
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    if len(raw) != header + int(np.prod(shape)):
+    if len(raw) != header + math.prod(shape):  # Python integers: no overflow from a forged header
         raise DataFileError(f"{path} holds {len(raw) - header} data bytes but its header announces shape {shape}; "
                             "the file is truncated or corrupt: delete it and fetch it again")
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)

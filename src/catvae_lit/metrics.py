@@ -9,13 +9,22 @@ from scipy.optimize import linear_sum_assignment
 import torch
 import torch.nn.functional as F
 
-__all__ = ["contingency", "cluster_accuracy", "normalized_mutual_info", "predict_clusters", "clustering_scores", "generated_logits", "generated_cross_entropy", "double_softmax_cross_entropy", "kde_log_density", "cross_validated_bandwidth", "kde_log_likelihood", "generated_images"]
+__all__ = ["label_array", "contingency", "cluster_accuracy", "normalized_mutual_info", "predict_clusters", "clustering_scores", "generated_logits", "generated_cross_entropy", "double_softmax_cross_entropy", "kde_log_density", "cross_validated_bandwidth", "kde_log_likelihood", "generated_images"]
 
 
 # From book/catvae_training.md, "Measuring a clustering"
+def label_array(values, name):
+    """`values` as a 1-D integer array, or a clear error saying what was passed."""
+    array = np.asarray(values)
+    if array.ndim != 1 or array.size == 0 or array.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be a non-empty 1-D sequence of integer labels, got {type(values).__name__} "
+                         f"of shape {array.shape} and dtype {array.dtype}")
+    return array
+
+
 def contingency(y_true, y_pred):
     """Counts (clusters, labels): entry [k, l] is the number of items in cluster k with label l."""
-    y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
+    y_true, y_pred = label_array(y_true, "y_true"), label_array(y_pred, "y_pred")
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true has {y_true.size} items but y_pred has {y_pred.size}")
     _, labels = np.unique(y_true, return_inverse=True)
@@ -34,7 +43,8 @@ def cluster_accuracy(y_true, y_pred):
 
 def normalized_mutual_info(y_true, y_pred):
     """I(cluster; label) / mean(H(cluster), H(label)), in [0, 1]."""
-    joint = contingency(y_true, y_pred) / len(np.asarray(y_true).ravel())
+    counts = contingency(y_true, y_pred)
+    joint = counts / counts.sum()
     p_cluster, p_label = joint.sum(1, keepdims=True), joint.sum(0, keepdims=True)
     nonzero = joint > 0
     mutual = (joint[nonzero] * np.log(joint[nonzero] / (p_cluster @ p_label)[nonzero])).sum()

@@ -8,7 +8,7 @@ from torch import nn
 from catvae_lit.losses import bernoulli_nll, reparameterize
 from catvae_lit.prior import orthogonal_means
 
-__all__ = ["Dropout", "hidden_layer", "MLPDecoder", "check_images", "VAE", "all_categories", "MLPCatVAE"]
+__all__ = ["Dropout", "hidden_layer", "MLPDecoder", "check_unit_interval", "check_images", "VAE", "all_categories", "category_indices", "MLPCatVAE"]
 
 
 # From book/vae.md, "The networks"
@@ -46,12 +46,19 @@ class MLPDecoder(nn.Module):
         return self.net(z)
 
 
+def check_unit_interval(x):
+    """Raise a clear error unless every value of the tensor x is in [0, 1]."""
+    outside = x[~((x >= 0) & (x <= 1))]  # NaN fails both comparisons, so it counts as outside
+    if outside.numel():
+        raise ValueError(f"expected values in [0, 1], found {outside.numel()} outside it "
+                         f"(for example {outside[0].item():.3g})")
+
+
 def check_images(x, input_dim):
     """Raise a clear error unless x is a batch (B, input_dim) of values in [0, 1]."""
     if x.dim() != 2 or x.shape[1] != input_dim:
         raise ValueError(f"expected images of shape (batch, {input_dim}) flattened, got {tuple(x.shape)}")
-    if x.numel() and (x.min() < 0 or x.max() > 1):
-        raise ValueError(f"expected pixel values in [0, 1], got values in [{x.min():.3g}, {x.max():.3g}]")
+    check_unit_interval(x)
 
 
 # From book/vae.md, "The networks"
@@ -101,6 +108,17 @@ def all_categories(head, h, num_classes):
 
 
 # From book/catvae.md, "The networks"
+def category_indices(categories, num_classes):
+    """`categories` as a tensor of indices, after checking that each is an integer in 0..num_classes-1."""
+    categories = torch.as_tensor(categories)
+    if categories.dtype in (torch.bool, torch.float16, torch.float32, torch.float64) or categories.is_complex():
+        raise ValueError(f"categories must be integer indices, got a tensor of {categories.dtype}")
+    outside = categories[(categories < 0) | (categories >= num_classes)]
+    if outside.numel():
+        raise ValueError(f"categories must be in 0..{num_classes - 1}, got {outside[0].item()}")
+    return categories
+
+
 class MLPCatVAE(nn.Module):
     """The CatVAE of the paper's section 4 with the MLP of its appendix B (table 2)."""
 
@@ -151,6 +169,6 @@ class MLPCatVAE(nn.Module):
 
     def sample(self, categories, generator=None):
         """Mean images (n, input_dim) of codes z ~ N(mu_c, I), one for each category in `categories` (n,)."""
-        centres = self.prior_means[categories]
+        centres = self.prior_means[category_indices(categories, self.config["num_classes"])]
         noise = torch.randn(centres.shape, generator=generator).to(centres.device)  # a CPU generator serves any device
         return self.decode(centres + noise)

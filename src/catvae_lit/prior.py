@@ -13,6 +13,6 @@ def orthogonal_means(num_classes, latent_dim, scale=2.0):
     if num_classes < 1 or latent_dim < 1 or latent_dim % num_classes:
         raise ValueError(f"latent_dim ({latent_dim}) must be a positive multiple of num_classes ({num_classes}), "
                          "so that each category gets a block of latent_dim // num_classes coordinates")
-    if not scale > 0:
-        raise ValueError(f"scale (lambda in equation 8) must be positive, got {scale}")
+    if not 0 < scale < float("inf"):
+        raise ValueError(f"scale (lambda in equation 8) must be a positive finite number, got {scale}")
     return scale * torch.eye(num_classes).repeat_interleave(latent_dim // num_classes, dim=1)

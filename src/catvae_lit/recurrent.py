@@ -5,7 +5,7 @@
 import torch
 from torch import nn
 
-from catvae_lit.models import all_categories
+from catvae_lit.models import all_categories, category_indices, check_unit_interval
 from catvae_lit.prior import orthogonal_means
 
 __all__ = ["check_sequences", "RecurrentCatVAE"]
@@ -17,8 +17,7 @@ def check_sequences(x, steps, features):
     if x.dim() != 3 or tuple(x.shape[1:]) != (steps, features):
         raise ValueError(f"expected sequences of shape (batch, {steps} steps, {features} features), got "
                          f"{tuple(x.shape)}; catvae_lit.data.as_sequences turns (N, 784) images into (N, 28, 28)")
-    if x.numel() and (x.min() < 0 or x.max() > 1):
-        raise ValueError(f"expected values in [0, 1], got values in [{x.min():.3g}, {x.max():.3g}]")
+    check_unit_interval(x)
 
 
 class RecurrentCatVAE(nn.Module):
@@ -79,6 +78,7 @@ class RecurrentCatVAE(nn.Module):
 
     def sample(self, categories, generator=None):
         """Mean sequences (n, steps, features) of codes z ~ p(z|c), one for each category in `categories` (n,)."""
+        categories = category_indices(categories, self.config["num_classes"])
         means, logvars = self.prior_means[categories], self.prior_logvars[categories]
         noise = torch.randn(means.shape, generator=generator).to(means.device)  # a CPU generator serves any device
         return self.decode(means + (0.5 * logvars).exp() * noise)
