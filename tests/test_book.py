@@ -34,3 +34,12 @@ def test_environment_yml_agrees_with_pyproject():
                  if re.match(r"^\s{6}- ", line) and not line.strip().startswith("- -e")}
     assert conda_pip == pip_requirements, f"only in one of them: {conda_pip ^ pip_requirements}"
     assert "python=3.11" in (ROOT / "environment.yml").read_text()
+
+
+TIMING = re.compile(r"^\s*assert\b.*(perf_counter|monotonic|seconds|\btime\.|s/epoch)", re.M)
+
+
+@pytest.mark.parametrize("source", [*CHAPTERS, *sorted((ROOT / "tests").glob("*.py"))], ids=lambda p: p.name)
+def test_nothing_asserts_on_wall_time(source):
+    # Timings depend on the machine and its load; benchmarks/ measures them, assert cells never do.
+    assert not TIMING.findall(source.read_text())

@@ -7,6 +7,7 @@ import inspect
 import math
 import os
 from pathlib import Path
+import re
 import tempfile
 
 import torch
@@ -66,8 +67,10 @@ def load_checkpoint(path):
         # weights_only: the unpickler builds tensors and plain containers only, never calls what a file names
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        reason = str(err).split("WeightsUnpickler error:")[-1].strip().splitlines()[0]
-        raise ValueError(f"{path} is not a readable checkpoint ({reason}); retrain or restore it") from err
+        detail = str(err).split("WeightsUnpickler error:")[-1].strip().splitlines()[0].split(". ")[0]
+        code = re.match(r"Unsupported global: GLOBAL (\S+)", detail)
+        reason = f"it asks for {code.group(1)}, and only tensors and plain data are read" if code else detail
+        raise ValueError(f"{path} is not a readable checkpoint ({reason})") from err
     malformed = [key for key, kind in CHECKPOINT_ENTRIES.items()
                  if not isinstance(state, dict) or not isinstance(state.get(key), kind)]
     if malformed:
