@@ -78,10 +78,10 @@ def test_a_class_name_outside_the_table_is_refused(tmp_path):
     # Before, this name made restore_model call the command line with the file's arguments.
     path = tampered_checkpoint(tmp_path / "steer.pt", model_module="catvae_lit.cli", model_class="main",
                                model_config={"argv": ["sample", "x.pt", "--out", str(tmp_path / "chosen.png")]})
-    with pytest.raises(ValueError, match="'main', not one of the models catvae_lit restores"):
+    with pytest.raises(ValueError, match="names the class 'main', not one of the models catvae_lit restores"):
         restore_model(path)
     completed = run_cli("evaluate", path)
-    assert completed.returncode == 1 and "not one of the models catvae_lit restores" in completed.stderr
+    assert completed.returncode == 1 and "'main', not one of the models catvae_lit restores" in completed.stderr
     assert list(tmp_path.iterdir()) == [path]
 
 

@@ -108,8 +108,8 @@ def model_from_checkpoint(state, path="checkpoint"):
     """The model a loaded checkpoint describes: its class looked up by name, its checked arguments, its weights."""
     model_class = MODEL_CLASSES.get(state["model_class"])
     if model_class is None:
-        raise ValueError(f"{path} holds a {state['model_class']!r}, not one of the models catvae_lit restores "
-                         f"({', '.join(MODEL_CLASSES)}); restore it with the code that trained it")
+        raise ValueError(f"{path} names the class {state['model_class']!r}, not one of the models catvae_lit "
+                         f"restores ({', '.join(MODEL_CLASSES)}); restore it with the code that trained it")
     check_config(model_class, state["model_config"], path)
     try:
         model = model_class(**state["model_config"])
