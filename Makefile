@@ -59,9 +59,11 @@ $(MATHJAX):
 	rm -rf $(dir $@) && mkdir -p _build/static
 	cp -r _build/npm/node_modules/mathjax/es5 $(dir $@)
 
-# Timings, not tests: training throughput against a reference, the KDE against scikit-learn, each chapter.
+# Timings, not tests: training throughput against a reference and as ensembles, the KDE against scikit-learn,
+# each chapter.
 benchmarks: $(VENV)/.installed
 	$(BIN)/python benchmarks/training.py
+	$(BIN)/python benchmarks/ensemble.py
 	$(BIN)/python benchmarks/kde.py --full
 	$(BIN)/python benchmarks/chapters.py
 

@@ -33,7 +33,9 @@ def test_clustering_scores_need_integer_label_sequences(score, y_true, y_pred):
 @pytest.mark.parametrize("model", [MLPCatVAE(), RecurrentCatVAE()], ids=["mlp", "recurrent"])
 @pytest.mark.parametrize("categories, message", [([-1], "categories must be in 0..9, got -1"),
                                                  ([3, 10], "categories must be in 0..9, got 10"),
-                                                 (torch.tensor([1.0]), "must be integer indices")])
+                                                 (torch.tensor([1.0]), "1-D sequence of integer indices"),
+                                                 (torch.tensor([1.0], dtype=torch.bfloat16), "integer indices"),
+                                                 ([[0, 1]], r"got shape \(1, 2\)")])
 def test_sampling_a_category_that_does_not_exist_is_refused(model, categories, message):
     with pytest.raises(ValueError, match=message):
         model.sample(categories)

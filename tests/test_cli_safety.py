@@ -1,8 +1,10 @@
 """The command line loses nothing: no silent overwrite, one run per output, resume only of the same run,
 arguments checked before any data loads, and errors as one line."""
 import json
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -71,10 +73,12 @@ def test_reproduce_checks_its_options_before_training(capsys, tmp_path):
     assert completed.returncode == 1 and "aae_mnist.pt exist; pass --resume" in completed.stderr
 
 
-def test_an_unknown_device_is_reported_before_the_data_loads(tmp_path):
-    completed = run_cli("train", *TINY, *NO_DATA, "--device", "tpu", "--out", tmp_path / "m.pt")
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message of a machine without a GPU")
+def test_a_missing_gpu_is_reported_before_the_data_loads(tmp_path):
+    completed = run_cli("train", *TINY, *NO_DATA, "--device", "cuda", "--out", tmp_path / "m.pt")
     assert completed.returncode == 1
-    assert completed.stderr == "catvae-lit: error: unknown device 'tpu': expected 'cpu', 'cuda' or 'cuda:N'\n"
+    assert completed.stderr == ("catvae-lit: error: device 'cuda' was asked for but PyTorch sees no CUDA GPU; "
+                                "use 'cpu'\n")
 
 
 def test_errors_are_one_line_and_debug_shows_the_traceback(tmp_path):
@@ -89,8 +93,8 @@ def test_train_refuses_an_existing_output(copy_of, tmp_path):
     before = copy_of.read_bytes()
     completed = run_cli("train", *TINY, "--epochs", "2", "--out", copy_of)
     assert completed.returncode == 1
-    assert completed.stderr == (f"catvae-lit: error: {copy_of} exists; pass --resume to continue that run "
-                                "or --overwrite to replace it\n")
+    assert completed.stderr == (f"catvae-lit: error: {copy_of} and {copy_of.with_suffix('.json')} exist; pass "
+                                "--resume to continue that run or --overwrite to replace it\n")
     notes = tmp_path / "notes.pt"
     notes.write_text("not a checkpoint, but not ours to destroy")
     assert run_cli("train", *TINY, "--epochs", "1", "--out", notes).returncode == 1
@@ -112,7 +116,7 @@ def test_publish_refuses_to_overwrite_its_source_or_another_file(copy_of, tmp_pa
     assert completed.returncode == 1 and "must be another file than the source" in completed.stderr
     (tmp_path / "taken.pt").write_text("something else")
     completed = run_cli("publish", copy_of, tmp_path / "taken.pt")
-    assert completed.returncode == 1 and "taken.pt exists; pass --overwrite" in completed.stderr
+    assert completed.returncode == 1 and "taken.pt exist; pass --overwrite" in completed.stderr
     assert copy_of.read_bytes() == before and (tmp_path / "taken.pt").read_text() == "something else"
     assert load_checkpoint(copy_of)["optimizer_state"] is not None
 
@@ -172,3 +176,75 @@ def test_evaluate_fails_on_non_finite_scores(tmp_path, mnist_root):
     assert completed.returncode == 1
     assert completed.stderr.startswith(f"catvae-lit: error: the scores of {tmp_path / 'nan.pt'} are not finite "
                                        "(test_loss, test_reconstruction)")
+
+
+def test_overwrite_keeps_the_old_run_until_the_new_one_replaces_it(copy_of, tmp_path):
+    before = copy_of.read_bytes(), copy_of.with_suffix(".json").read_text()
+    completed = run_cli("train", *TINY, *NO_DATA, "--epochs", "1", "--out", copy_of, "--overwrite")
+    assert completed.returncode == 1 and "MNIST is not in" in completed.stderr
+    assert (copy_of.read_bytes(), copy_of.with_suffix(".json").read_text()) == before
+    (tmp_path / "other.json").write_text("somebody's notes")
+    completed = run_cli("train", *TINY, *NO_DATA, "--epochs", "1", "--out", tmp_path / "other.pt")
+    assert completed.returncode == 1 and "other.json exist; pass --resume" in completed.stderr
+
+
+def test_an_interrupted_run_says_how_to_continue(tmp_path, mnist_root):
+    out = tmp_path / "stopped.pt"
+    process = subprocess.Popen([sys.executable, "-m", "catvae_lit", "train", *TINY, "--subset", "20000", "--epochs",
+                                "40", "--data-dir", str(mnist_root), "--out", str(out)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    while not out.exists():
+        assert process.poll() is None, "training ended before its first checkpoint"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate()
+    assert process.returncode == 1 and "Traceback" not in stderr
+    assert stderr.splitlines()[-1] == ("catvae-lit: interrupted; a training run keeps the checkpoint of its last "
+                                       "finished epoch (continue it with --resume)")
+    assert load_checkpoint(out)["epoch"] >= 1 and not (tmp_path / "stopped.pt.lock").exists()
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["sample", "x.pt", "--out", "x.xyz"], "argument --out: expected a .png file to write, got 'x.xyz'"),
+    (["train", "--device", "meta", "--out", "m.pt"], "argument --device: expected cpu, cuda or cuda:N, got 'meta'"),
+    (["train", "--seed", str(2**64), "--out", "m.pt"], "argument --seed: expected a finite number >= 0 and below"),
+])
+def test_options_that_would_fail_late_are_refused_when_parsed(capsys, argv, expected):
+    code, message = usage_error(capsys, *argv)
+    assert code == 2 and expected in message
+
+
+def test_evaluate_refuses_a_model_name_that_does_not_match_the_checkpoint(trained):
+    completed = run_cli("evaluate", trained, "--model", "catvae")
+    assert completed.returncode == 1
+    assert completed.stderr == (f"catvae-lit: error: {trained} holds a VAE, and --model catvae is a MLPCatVAE; "
+                                "name the model it holds\n")
+
+
+def test_an_empty_file_and_an_unexpected_error_are_one_line(tmp_path):
+    (tmp_path / "empty.pt").write_bytes(b"")
+    completed = run_cli("evaluate", tmp_path / "empty.pt")
+    assert completed.returncode == 1 and completed.stderr.startswith("catvae-lit: error: ")
+    assert "is not a readable checkpoint" in completed.stderr and completed.stderr.count("\n") == 1
+
+
+def test_reproduce_refuses_a_changed_setting_before_training_anything(tmp_path, mnist_root):
+    main(["train", "--model", "catvae", "--subset", "256", "--epochs", "1", "--data-dir", mnist_root,
+          "--out", tmp_path / "catvae_mnist.pt"])
+    completed = run_cli("reproduce", "--resume", "--subset", "256", "--epochs", "1", "--reconstruction", "mixed",
+                        "--data-dir", mnist_root, "--out", tmp_path)
+    assert completed.returncode == 1 and "changes reconstruction 'bound' -> 'mixed'" in completed.stderr
+    assert not (tmp_path / "aae_mnist.pt").exists()
+
+
+def test_a_checkpoint_with_non_finite_weights_is_not_resumed(tmp_path):
+    from catvae_lit.losses import vae_objective
+    from catvae_lit.training import fit
+
+    broken = VAE()
+    with torch.no_grad():
+        broken.body[0].weight[0, 0] = float("inf")
+    save_checkpoint(tmp_path / "inf.pt", broken, torch.optim.Adam(broken.parameters()), epoch=1)
+    with pytest.raises(ValueError, match="holds infinite or NaN weights; it cannot be resumed"):
+        fit(VAE(), vae_objective, torch.rand(64, 784), epochs=2, checkpoint=tmp_path / "inf.pt", resume=True,
+            progress=False)

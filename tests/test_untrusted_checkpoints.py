@@ -109,3 +109,15 @@ def test_weights_of_another_shape_are_refused(tmp_path):
     state = VAE(hidden_dim=10).state_dict()
     with pytest.raises(ValueError, match="its weights do not fit a VAE"):
         restore_model(tampered_checkpoint(tmp_path / "shape.pt", model_state=state))
+
+
+@pytest.mark.parametrize("changes, entry", [
+    ({"metadata": {"model": "vae", "when": torch.zeros(1)}}, "metadata"),
+    ({"history": [{"loss": {1, 2}}]}, "history"),
+    ({"model_state": {0: torch.zeros(1)}}, "model_state"),
+    ({"torch_rng": torch.zeros(5)}, "torch_rng"),
+    ({"seed": "zero"}, "seed"),
+])
+def test_entries_that_are_not_plain_data_are_refused(tmp_path, changes, entry):
+    with pytest.raises(ValueError, match=f"missing or malformed: {entry}"):
+        restore_model(tampered_checkpoint(tmp_path / "odd.pt", **changes))

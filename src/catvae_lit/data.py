@@ -35,7 +35,10 @@ def read_idx(path):
     if len(raw) != header + math.prod(shape):  # Python integers: no overflow from a forged header
         raise DataFileError(f"{path} holds {len(raw) - header} data bytes but its header announces shape {shape}; "
                             "the file is truncated or corrupt: delete it and fetch it again")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+    try:
+        return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+    except ValueError as err:  # a shape with a zero and dimensions too large for numpy's index type
+        raise DataFileError(f"{path}: its header announces shape {shape}, which numpy cannot hold ({err})") from err
 
 
 # From book/data.md, "Finding and loading a dataset"

@@ -80,14 +80,15 @@ def kl_gaussian_mixture(probs, mu, logvar, prior_means, prior_logvars):
 # From book/catvae.md, "The reconstruction term, two ways"
 def bound_reconstruction(model, x, probs, mu, logvar):
     """Reading (a): decode a code from every branch and weight the K losses by q(c|x): shape (B,)."""
-    nll = model.reconstruction_error(reparameterize(mu, logvar), x.unsqueeze(1))
+    category_axis = probs.dim() - 1  # x gets an axis of length 1 where probs has its K categories
+    nll = model.reconstruction_error(reparameterize(mu, logvar), x.unsqueeze(category_axis))
     return (probs * nll).sum(-1)
 
 
 def mixed_reconstruction(model, x, probs, mu, logvar):
     """Reading (b), the released code's: decode one code of the q-weighted average branch: shape (B,)."""
     weights = probs.unsqueeze(-1)
-    z = reparameterize((weights * mu).sum(1), (weights * logvar).sum(1))
+    z = reparameterize((weights * mu).sum(-2), (weights * logvar).sum(-2))
     return model.reconstruction_error(z, x)
 
 
@@ -99,9 +100,9 @@ def catvae_objective(model, x, beta_cont=10.0, beta_cat=10.0, reconstruction="bo
     if reconstruction not in RECONSTRUCTIONS:
         raise ValueError(f"unknown reconstruction {reconstruction!r}: expected one of {sorted(RECONSTRUCTIONS)}")
     probs, mu, logvar = model.encode(x)
-    rec = RECONSTRUCTIONS[reconstruction](model, x, probs, mu, logvar).mean()
-    kl_cont = kl_gaussian_mixture(probs, mu, logvar, model.prior_means, model.prior_logvars).mean()
-    kl_cat = kl_categorical(probs).mean()
+    rec = RECONSTRUCTIONS[reconstruction](model, x, probs, mu, logvar).mean(-1)
+    kl_cont = kl_gaussian_mixture(probs, mu, logvar, model.prior_means, model.prior_logvars).mean(-1)
+    kl_cat = kl_categorical(probs).mean(-1)
     return {"loss": rec + beta_cont * kl_cont + beta_cat * kl_cat,
             "reconstruction": rec, "kl_continuous": kl_cont, "kl_categorical": kl_cat}
 
@@ -143,7 +144,8 @@ def information_loss(model, samples_per_category=10):
     """
     k = model.config["num_classes"]
     categories = torch.arange(k, device=model.prior_means.device).repeat(samples_per_category)
-    return F.cross_entropy(model.class_logits(model.sample(categories)), categories)
+    log_q = torch.log_softmax(model.class_logits(model.sample(categories)), -1)  # (..., n, K)
+    return -log_q[..., torch.arange(len(categories)), categories].mean(-1)  # F.cross_entropy, any leading axes
 
 
 def infocatvae_objective(model, x, beta_info=100.0, samples_per_category=10, **catvae_weights):
@@ -157,7 +159,7 @@ def infocatvae_objective(model, x, beta_info=100.0, samples_per_category=10, **c
 def gumbel_reconstruction(model, x, probs, mu, logvar, temperature=0.5):
     """The reconstruction through a Gumbel-softmax relaxed category fed to the heads: shape (B,)."""
     weights = F.gumbel_softmax(probs.log(), tau=temperature).unsqueeze(-1)
-    z = reparameterize((weights * mu).sum(1), (weights * logvar).sum(1))
+    z = reparameterize((weights * mu).sum(-2), (weights * logvar).sum(-2))
     return model.reconstruction_error(z, x)
 
 

@@ -111,8 +111,12 @@ def all_categories(head, h, num_classes):
 def category_indices(categories, num_classes):
     """`categories` as a tensor of indices, after checking that each is an integer in 0..num_classes-1."""
     categories = torch.as_tensor(categories)
-    if categories.dtype in (torch.bool, torch.float16, torch.float32, torch.float64) or categories.is_complex():
-        raise ValueError(f"categories must be integer indices, got a tensor of {categories.dtype}")
+    if categories.numel() == 0:
+        return categories.long()
+    if categories.dim() != 1 or categories.dtype == torch.bool or categories.is_floating_point() \
+            or categories.is_complex():
+        raise ValueError(f"categories must be a 1-D sequence of integer indices, got shape "
+                         f"{tuple(categories.shape)} and {categories.dtype}")
     outside = categories[(categories < 0) | (categories >= num_classes)]
     if outside.numel():
         raise ValueError(f"categories must be in 0..{num_classes - 1}, got {outside[0].item()}")
