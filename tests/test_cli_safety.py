@@ -116,7 +116,7 @@ def test_publish_refuses_to_overwrite_its_source_or_another_file(copy_of, tmp_pa
     assert completed.returncode == 1 and "must be another file than the source" in completed.stderr
     (tmp_path / "taken.pt").write_text("something else")
     completed = run_cli("publish", copy_of, tmp_path / "taken.pt")
-    assert completed.returncode == 1 and "taken.pt exist; pass --overwrite" in completed.stderr
+    assert completed.returncode == 1 and "taken.pt exists; pass --overwrite" in completed.stderr
     assert copy_of.read_bytes() == before and (tmp_path / "taken.pt").read_text() == "something else"
     assert load_checkpoint(copy_of)["optimizer_state"] is not None
 
@@ -185,7 +185,7 @@ def test_overwrite_keeps_the_old_run_until_the_new_one_replaces_it(copy_of, tmp_
     assert (copy_of.read_bytes(), copy_of.with_suffix(".json").read_text()) == before
     (tmp_path / "other.json").write_text("somebody's notes")
     completed = run_cli("train", *TINY, *NO_DATA, "--epochs", "1", "--out", tmp_path / "other.pt")
-    assert completed.returncode == 1 and "other.json exist; pass --resume" in completed.stderr
+    assert completed.returncode == 1 and "other.json exists; pass --resume" in completed.stderr
 
 
 def test_an_interrupted_run_says_how_to_continue(tmp_path, mnist_root):

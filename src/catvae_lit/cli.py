@@ -119,7 +119,8 @@ def prepare_output(args, metadata):
         return True, resumed_metadata(args.out, metadata)
     taken = [str(path) for path in (args.out, metadata_path(args.out)) if path.exists()]
     if taken and not args.overwrite:
-        raise ValueError(f"{' and '.join(taken)} exist; pass --resume to continue that run or --overwrite to replace it")
+        raise ValueError(f"{' and '.join(taken)} {'exist' if len(taken) > 1 else 'exists'}; pass --resume to "
+                         "continue that run or --overwrite to replace it")
     return False, metadata
 
 
@@ -154,7 +155,8 @@ def check_copy_target(args):
         raise ValueError(f"publish writes a copy: the target {args.target} must be another file than the source")
     taken = [str(path) for path in (args.target, metadata_path(args.target)) if path.exists()]
     if taken and not args.overwrite:
-        raise ValueError(f"{' and '.join(taken)} exist; pass --overwrite to replace them")
+        raise ValueError(f"{' and '.join(taken)} {'exist' if len(taken) > 1 else 'exists'}; pass --overwrite to "
+                         "replace them")
 
 
 def add_training_options(command):
