@@ -19,7 +19,7 @@ from catvae_lit.ensemble import EnsembleCatVAE
 from catvae_lit.models import MLPCatVAE, VAE
 from catvae_lit.recurrent import RecurrentCatVAE
 
-__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_ENTRIES", "MODEL_CLASSES", "save_checkpoint", "load_checkpoint", "is_plain_data", "load_weights", "check_config", "model_from_checkpoint", "restore_model", "adam", "keep_freed_memory", "epoch_order", "fit", "resume_training", "divergence_error", "fit_ensemble"]
+__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_ENTRIES", "MODEL_CLASSES", "save_checkpoint", "load_checkpoint", "is_plain_data", "load_weights", "check_config", "model_from_checkpoint", "restore_model", "adam", "keep_freed_memory", "epoch_order", "fit", "start_training", "resume_training", "divergence_error", "fit_ensemble"]
 
 
 # From book/vae.md, "Training, and keeping what was trained"
@@ -174,15 +174,7 @@ def fit(model, objective, images, epochs, batch_size=128, lr=1e-3, seed=0, check
     training continues from it with the learning rate `lr` and, if `lr` is that of
     the checkpoint, gives the same result as an uninterrupted run with the same seed.
     """
-    if epochs < 1 or batch_size < 1 or lr <= 0:
-        raise ValueError(f"need epochs >= 1, batch_size >= 1 and lr > 0; got {epochs}, {batch_size}, {lr}")
-    device = default_device(device)
-    if device.type == "cpu":
-        keep_freed_memory()
-    model.to(device)
-    optimizer = adam(model, lr)
-    torch.manual_seed(seed)
-    history = resume_training(model, optimizer, checkpoint, epochs, lr) if resume else []
+    device, optimizer, history = start_training(model, epochs, batch_size, lr, seed, checkpoint, resume, device)
     start = saved = len(history)
     objectives = objective if isinstance(objective, (list, tuple)) else [objective]
     images = images.to(device)
@@ -211,6 +203,21 @@ def fit(model, objective, images, epochs, batch_size=128, lr=1e-3, seed=0, check
             saved = epoch + 1
     bar.close()
     return history
+
+
+def start_training(model, epochs, batch_size, lr, seed, checkpoint, resume, device):
+    """Check the settings, move `model` to its device, seed the random numbers, and return the device,
+    an optimizer and the history so far: empty, or that of `checkpoint` when resuming it."""
+    if epochs < 1 or batch_size < 1 or lr <= 0:
+        raise ValueError(f"need epochs >= 1, batch_size >= 1 and lr > 0; got {epochs}, {batch_size}, {lr}")
+    device = default_device(device)
+    if device.type == "cpu":
+        keep_freed_memory()
+    model.to(device)
+    optimizer = adam(model, lr)
+    torch.manual_seed(seed)
+    history = resume_training(model, optimizer, checkpoint, epochs, lr) if resume else []
+    return device, optimizer, history
 
 
 def resume_training(model, optimizer, checkpoint, epochs, lr):
@@ -274,15 +281,8 @@ def fit_ensemble(ensemble, objective, images, epochs, seeds, batch_size=128, lr=
     members = ensemble.config["members"]
     if len(seeds) != members:
         raise ValueError(f"{len(seeds)} seeds for an ensemble of {members} members: give one seed per member")
-    if epochs < 1 or batch_size < 1 or lr <= 0:
-        raise ValueError(f"need epochs >= 1, batch_size >= 1 and lr > 0; got {epochs}, {batch_size}, {lr}")
-    device = default_device(device)
-    if device.type == "cpu":
-        keep_freed_memory()
-    ensemble.to(device)
-    optimizer = adam(ensemble, lr)
-    torch.manual_seed(seeds[0])
-    history = resume_training(ensemble, optimizer, checkpoint, epochs, lr) if resume else []
+    device, optimizer, history = start_training(ensemble, epochs, batch_size, lr, seeds[0], checkpoint, resume,
+                                                device)
     start = saved = len(history)
     images = images.to(device)
     batches = math.ceil(len(images) / batch_size)
