@@ -7,7 +7,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-__all__ = ["BernoulliNLL", "bernoulli_nll", "kl_diag_gaussian", "reparameterize", "vae_objective", "kl_categorical", "kl_gaussian_mixture", "bound_reconstruction", "mixed_reconstruction", "RECONSTRUCTIONS", "catvae_objective", "catvae_elbo", "importance_log_evidence", "gaussian_log_density", "information_loss", "infocatvae_objective", "gumbel_reconstruction"]
+__all__ = ["BernoulliNLL", "bernoulli_nll", "kl_diag_gaussian", "reparameterize", "vae_objective", "kl_categorical", "kl_gaussian_mixture", "bound_reconstruction", "mixed_reconstruction", "RECONSTRUCTIONS", "catvae_objective", "catvae_elbo", "importance_log_evidence", "gaussian_log_density", "categorical_kl_parts", "information_loss", "infocatvae_objective", "gumbel_reconstruction"]
 
 
 # From book/vae.md, "The regularisation term in closed form"
@@ -133,6 +133,17 @@ def importance_log_evidence(model, x, num_samples):
 def gaussian_log_density(z, mu, logvar):
     """log N(z; mu, diag exp(logvar)) summed over the last axis."""
     return -0.5 * (math.log(2 * math.pi) + logvar + (z - mu).pow(2) / logvar.exp()).sum(-1)
+
+
+# From book/catvae.md, "What the categorical term charges for"
+def categorical_kl_parts(probs):
+    """E_x KL(q(c|x) || uniform) over N images and its two parts (ELBO surgery): the information
+    I_q(x; c) = E_x KL(q(c|x) || q_bar) and the imbalance KL(q_bar || uniform), in nats. probs: (N, K)."""
+    marginal = probs.mean(0)  # q_bar(c): the share of the images in category c
+    information = (torch.special.xlogy(probs, probs) - torch.special.xlogy(probs, marginal)).sum(-1).mean()
+    imbalance = torch.special.xlogy(marginal, marginal).sum() + math.log(probs.shape[-1])
+    return {"categorical_kl": kl_categorical(probs).mean().item(), "information": information.item(),
+            "imbalance": imbalance.item()}
 
 
 # From book/infocatvae.md, "The information term is a bound on mutual information"
