@@ -23,14 +23,15 @@ from catvae_lit.aae import AAE, AAE_OBJECTIVE
 from catvae_lit.config import checkpoint_dir, default_device, full_run
 from catvae_lit.data import DATASETS, as_sequences, load_mnist
 from catvae_lit.ensemble import EnsembleCatVAE
+from catvae_lit.judge import Judge, judge_labels
 from catvae_lit.losses import RECONSTRUCTIONS, catvae_elbo, catvae_objective, infocatvae_objective, vae_objective
 from catvae_lit.metrics import clustering_scores, cross_validated_bandwidth, double_softmax_cross_entropy, generated_images, generated_logits, kde_log_density
 from catvae_lit.models import MLPCatVAE, VAE
 from catvae_lit.plots import image_grid
 from catvae_lit.recurrent import RecurrentCatVAE
-from catvae_lit.training import fit, fit_ensemble, load_checkpoint, model_from_checkpoint, restore_model, save_checkpoint
+from catvae_lit.training import fit, fit_ensemble, load_checkpoint, model_from_checkpoint, restore_model, save_checkpoint, train_judge
 
-__all__ = ["MODELS", "OBJECTIVES", "INPUT_VIEWS", "model_inputs", "test_scores", "run_settings", "train", "new_model", "run_metadata", "prepare_output", "training_images", "finish_run", "publish", "check_copy_target", "add_training_options", "add_train_command", "add_publish_command", "COMMANDS", "parser", "main", "RESUMED_SETTINGS", "bounded", "SEED", "checkpoint_path", "metadata_path", "write_metadata", "device_name", "read_metadata", "exclusive_output", "stale_temporaries", "resumed_metadata", "non_finite", "check_finite", "load_or_train", "TABLE_1_MODELS", "PAPER_MNIST", "BANDWIDTHS", "table_1", "markdown_table", "reproduce", "add_reproduce_command", "checkpoint_model", "evaluate", "sample", "add_checkpoint_options", "png_path", "add_evaluate_command", "add_sample_command", "RECURRENT_MODELS", "ENSEMBLE_MODELS", "train_ensemble", "of_member", "publish_member", "add_train_command_with_seeds", "add_publish_command_with_member"]
+__all__ = ["MODELS", "OBJECTIVES", "INPUT_VIEWS", "model_inputs", "test_scores", "run_settings", "train", "new_model", "run_metadata", "prepare_output", "training_images", "finish_run", "publish", "check_copy_target", "add_training_options", "add_train_command", "add_publish_command", "COMMANDS", "parser", "main", "RESUMED_SETTINGS", "bounded", "SEED", "checkpoint_path", "metadata_path", "write_metadata", "device_name", "read_metadata", "exclusive_output", "stale_temporaries", "resumed_metadata", "non_finite", "check_finite", "load_or_train", "TABLE_1_MODELS", "PAPER_MNIST", "BANDWIDTHS", "table_1", "markdown_table", "reproduce", "add_reproduce_command", "checkpoint_model", "evaluate", "sample", "add_checkpoint_options", "png_path", "add_evaluate_command", "add_sample_command", "train_judge_command", "add_train_judge_command", "RECURRENT_MODELS", "ENSEMBLE_MODELS", "train_ensemble", "of_member", "publish_member", "add_train_command_with_seeds", "add_publish_command_with_member"]
 
 
 # From book/catvae_training.md, "The training command"
@@ -115,12 +116,14 @@ def prepare_output(args, metadata):
 
     With --overwrite the old files stay until the new run replaces them: the checkpoint at its first save,
     the metadata when it ends."""
-    if args.resume and args.out.exists():
+    resumable = "resume" in vars(args)  # commands without --resume use this too
+    if resumable and args.resume and args.out.exists():
         return True, resumed_metadata(args.out, metadata)
     taken = [str(path) for path in (args.out, metadata_path(args.out)) if path.exists()]
     if taken and not args.overwrite:
-        raise ValueError(f"{' and '.join(taken)} {'exist' if len(taken) > 1 else 'exists'}; pass --resume to "
-                         "continue that run or --overwrite to replace it")
+        resume = "--resume to continue that run or " if resumable else ""
+        raise ValueError(f"{' and '.join(taken)} {'exist' if len(taken) > 1 else 'exists'}; pass {resume}"
+                         "--overwrite to replace it")
     return False, metadata
 
 
@@ -556,6 +559,45 @@ def add_sample_command(commands):
 
 
 COMMANDS.update(evaluate=add_evaluate_command, sample=add_sample_command)
+
+
+# From book/evaluation.md, "A judge for the categories"
+def train_judge_command(args):
+    """Train the judge of a dataset; save it with its metadata and its accuracy on the test images."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    metadata = {"command": "python -m catvae_lit " + shlex.join(args.argv), "model": "judge", "dataset": args.dataset,
+                "subset": args.subset, "epochs": args.epochs, "lr": args.lr, "seed": args.seed, "out": str(args.out)}
+    with exclusive_output(args.out):
+        prepare_output(args, metadata)  # a judge is not resumed: this refuses to replace files unless told to
+        images, labels = load_mnist("train", args.dataset, args.data_dir)
+        torch.manual_seed(args.seed)
+        judge, start = Judge(), time.perf_counter()
+        losses = train_judge(judge, images[:args.subset], labels[:args.subset], args.epochs, lr=args.lr, seed=args.seed)
+        history = [{"epoch": epoch + 1, "loss": loss} for epoch, loss in enumerate(losses)]
+        save_checkpoint(args.out, judge, None, args.epochs, history, args.seed, metadata)
+        test_images, test_labels = load_mnist("test", args.dataset, args.data_dir)
+        accuracy = (judge_labels(judge, test_images) == test_labels).float().mean().item()
+        finish_run(args, metadata, history, start, {"accuracy": accuracy})
+
+
+def add_train_judge_command(commands):
+    text = "train the supervised classifier that judges generated images (book: evaluation chapter)"
+    run = commands.add_parser("train-judge", help=text, description=text,
+                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    run.add_argument("--dataset", choices=DATASETS, default="MNIST")
+    run.add_argument("--epochs", type=POSITIVE_INT, default=3)
+    run.add_argument("--subset", type=POSITIVE_INT, default=None, help="train on the first N training images only")
+    run.add_argument("--lr", type=POSITIVE_FLOAT, default=1e-3, help="Adam's learning rate")
+    run.add_argument("--seed", type=SEED, default=0)
+    run.add_argument("--overwrite", action="store_true", help="replace a checkpoint that exists at --out")
+    run.add_argument("--data-dir", default=None, help="folder holding MNIST/raw; when not given, $CATVAE_DATA_DIR or ./data")
+    run.add_argument("--threads", type=POSITIVE_INT, default=None, help="CPU threads for PyTorch")
+    run.add_argument("--out", type=checkpoint_path, required=True, help="checkpoint path ending in .pt")
+    run.set_defaults(func=train_judge_command)
+
+
+COMMANDS["train-judge"] = add_train_judge_command
 
 
 # From book/recurrent.md, "The networks of appendix C"

@@ -11,15 +11,17 @@ import re
 import tempfile
 
 import torch
+import torch.nn.functional as F
 from tqdm import tqdm
 
 from catvae_lit.aae import AAE
 from catvae_lit.config import default_device
 from catvae_lit.ensemble import EnsembleCatVAE
+from catvae_lit.judge import Judge
 from catvae_lit.models import MLPCatVAE, VAE
 from catvae_lit.recurrent import RecurrentCatVAE
 
-__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_ENTRIES", "MODEL_CLASSES", "save_checkpoint", "load_checkpoint", "is_plain_data", "load_weights", "check_config", "model_from_checkpoint", "restore_model", "adam", "keep_freed_memory", "epoch_order", "fit", "start_training", "resume_training", "divergence_error", "fit_ensemble"]
+__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_ENTRIES", "MODEL_CLASSES", "save_checkpoint", "load_checkpoint", "is_plain_data", "load_weights", "check_config", "model_from_checkpoint", "restore_model", "adam", "keep_freed_memory", "epoch_order", "fit", "start_training", "resume_training", "divergence_error", "train_judge", "fit_ensemble"]
 
 
 # From book/vae.md, "Training, and keeping what was trained"
@@ -260,6 +262,28 @@ MODEL_CLASSES["MLPCatVAE"] = MLPCatVAE
 
 # From book/evaluation.md, "The adversarial-autoencoder baseline"
 MODEL_CLASSES["AAE"] = AAE
+
+
+# From book/evaluation.md, "A judge for the categories"
+MODEL_CLASSES["Judge"] = Judge
+
+
+def train_judge(judge, images, labels, epochs, batch_size=128, lr=1e-3, seed=0):
+    """Adam on the cross-entropy of the labels; the mean training loss of each epoch."""
+    torch.manual_seed(seed)
+    optimizer = adam(judge, lr)
+    losses = []
+    for epoch in range(epochs):
+        judge.train()
+        total = 0.0
+        for indices in epoch_order(len(images), seed, epoch, images.device).split(batch_size):
+            loss = F.cross_entropy(judge(images[indices]), labels[indices])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(indices)
+        losses.append(total / len(images))
+    return losses
 
 
 # From book/recurrent.md, "The networks of appendix C"
