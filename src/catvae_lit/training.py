@@ -54,6 +54,8 @@ def save_checkpoint(path, model, optimizer=None, epoch=0, history=(), seed=None,
     try:
         with os.fdopen(handle, "wb") as file:
             torch.save(state, file)
+            file.flush()
+            os.fsync(file.fileno())  # on the disk before the rename makes it the checkpoint
         os.chmod(temporary, 0o644)  # mkstemp creates files readable by their owner only
         os.replace(temporary, path)
     except BaseException:
@@ -76,7 +78,7 @@ def load_checkpoint(path):
         reason = f"it asks for {code.group(1)}, and only tensors and plain data are read" if code else detail
         raise ValueError(f"{path} is not a readable checkpoint ({reason})") from err
     malformed = [key for key, kind in CHECKPOINT_ENTRIES.items()
-                 if not isinstance(state, dict) or not isinstance(state.get(key), kind)]
+                 if not isinstance(state, dict) or key not in state or not isinstance(state[key], kind)]
     if not malformed:  # the records that end up in JSON must be plain data, the weights named tensors
         malformed = [key for key in ("history", "metadata", "model_config") if not is_plain_data(state[key])]
         malformed += [key for key, ok in [("model_state", all(isinstance(name, str) and isinstance(value, torch.Tensor)
