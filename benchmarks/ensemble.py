@@ -10,7 +10,9 @@ float32 matrix-multiply rate for half a second):
   parallel    N MLPCatVAEs in N worker processes stepping at the same time, the threads split between them
               (at least one each), which is what a user who starts N training commands at once gets
 The table gives images per second per member and in total, and the share of the matrix-multiply rate
-that the counted floating-point operations of the steps reach. Last, the peak resident memory of a
+that the counted floating-point operations of the steps reach. First, it times the largest layer alone
+(784 to 400, forward and backward, 3 members): one batched product against a plain layer per member.
+Last, the peak resident memory of a
 process that trains a 6-member InfoCatVAE ensemble (bound reading) for one epoch of MNIST with
 fit_ensemble.
 """
@@ -21,9 +23,10 @@ import resource
 import time
 
 import torch
+from torch import nn
 
 from catvae_lit.data import load_mnist
-from catvae_lit.ensemble import EnsembleCatVAE
+from catvae_lit.ensemble import EnsembleCatVAE, EnsembleLinear
 from catvae_lit.losses import catvae_objective, infocatvae_objective
 from catvae_lit.models import MLPCatVAE
 from catvae_lit.training import adam, fit_ensemble, keep_freed_memory
@@ -111,6 +114,22 @@ def time_configuration(model_name, reading, members, images, workers, args):
     return {way: total / args.rounds for way, total in seconds.items()}, flops * args.steps, sum(rates) / len(rates)
 
 
+def layer_milliseconds(members=3, rounds=100):
+    """Milliseconds for forward and backward of the 784-to-400 layer of `members` models, in alternating
+    rounds: one batched product (EnsembleLinear) and one nn.Linear per member."""
+    x = torch.rand(members, BATCH, 784)
+    batched, plain = EnsembleLinear(members, 784, 400), [nn.Linear(784, 400) for _ in range(members)]
+    ways = {"batched": lambda: batched(x).sum().backward(),
+            "one layer per member": lambda: sum(layer(x[i]).sum() for i, layer in enumerate(plain)).backward()}
+    seconds = dict.fromkeys(ways, 0.0)
+    for _ in range(rounds):
+        for way, run in ways.items():
+            start = time.perf_counter()
+            run()
+            seconds[way] += time.perf_counter() - start
+    return {way: 1000 * total / rounds for way, total in seconds.items()}
+
+
 def peak_memory_of_six_members(queue):
     keep_freed_memory()
     images, _ = load_mnist("train")
@@ -138,6 +157,9 @@ def main():
     workers = [parent for parent, _ in pipes]
     print(f"{args.threads} threads; {args.steps} steps of {BATCH} images per model per round, {args.rounds} rounds; "
           f"float32 matrix-multiply rate {matmul_rate(seconds=3.0) / 1e9:.1f} GFLOP/s at the start")
+    layer = layer_milliseconds()
+    print("784-to-400 layer, 3 members, forward and backward: "
+          + ", ".join(f"{way} {ms:.2f} ms" for way, ms in layer.items()) + "\n")
     header = ("model", "reading", "N", "way", "img/s/member", "img/s total", "of matmul", "vs sequential",
               "vs parallel")
     print(" | ".join(header))

@@ -31,7 +31,7 @@ from catvae_lit.plots import image_grid
 from catvae_lit.recurrent import RecurrentCatVAE
 from catvae_lit.training import fit, fit_ensemble, load_checkpoint, model_from_checkpoint, restore_model, save_checkpoint, train_judge
 
-__all__ = ["MODELS", "OBJECTIVES", "INPUT_VIEWS", "model_inputs", "test_scores", "run_settings", "train", "new_model", "run_metadata", "prepare_output", "training_images", "finish_run", "publish", "check_copy_target", "add_training_options", "add_train_command", "add_publish_command", "COMMANDS", "parser", "main", "RESUMED_SETTINGS", "bounded", "SEED", "checkpoint_path", "metadata_path", "write_metadata", "device_name", "read_metadata", "exclusive_output", "stale_temporaries", "resumed_metadata", "non_finite", "check_finite", "load_or_train", "TABLE_1_MODELS", "PAPER_MNIST", "BANDWIDTHS", "table_1", "markdown_table", "reproduce", "add_reproduce_command", "checkpoint_model", "evaluate", "sample", "add_checkpoint_options", "png_path", "add_evaluate_command", "add_sample_command", "train_judge_command", "add_train_judge_command", "RECURRENT_MODELS", "ENSEMBLE_MODELS", "train_ensemble", "of_member", "publish_member", "add_train_command_with_seeds", "add_publish_command_with_member"]
+__all__ = ["MODELS", "OBJECTIVES", "INPUT_VIEWS", "model_inputs", "test_scores", "run_settings", "train", "new_model", "run_metadata", "prepare_output", "training_images", "finish_run", "publish", "check_copy_target", "add_training_options", "add_train_command", "add_publish_command", "COMMANDS", "parser", "main", "error_line", "RESUMED_SETTINGS", "bounded", "SEED", "checkpoint_path", "metadata_path", "refuse_to_replace", "write_metadata", "device_name", "read_metadata", "exclusive_output", "stale_temporaries", "resumed_metadata", "non_finite", "check_finite", "load_or_train", "TABLE_1_MODELS", "PAPER_MNIST", "BANDWIDTHS", "table_1", "markdown_table", "reproduce", "add_reproduce_command", "checkpoint_model", "evaluate", "sample", "add_checkpoint_options", "png_path", "add_evaluate_command", "add_sample_command", "train_judge_command", "add_train_judge_command", "RECURRENT_MODELS", "ENSEMBLE_MODELS", "train_ensemble", "of_member", "publish_member", "add_train_command_with_seeds", "add_publish_command_with_member"]
 
 
 # From book/catvae_training.md, "The training command"
@@ -119,11 +119,7 @@ def prepare_output(args, metadata):
     resumable = "resume" in vars(args)  # commands without --resume use this too
     if resumable and args.resume and args.out.exists():
         return True, resumed_metadata(args.out, metadata)
-    taken = [str(path) for path in (args.out, metadata_path(args.out)) if path.exists()]
-    if taken and not args.overwrite:
-        resume = "--resume to continue that run or " if resumable else ""
-        raise ValueError(f"{' and '.join(taken)} {'exist' if len(taken) > 1 else 'exists'}; pass {resume}"
-                         "--overwrite to replace it")
+    refuse_to_replace(args.out, args.overwrite, "--resume to continue that run or " if resumable else "")
     return False, metadata
 
 
@@ -156,10 +152,7 @@ def check_copy_target(args):
     """Refuse to publish onto the source itself, or onto another file unless told --overwrite."""
     if args.target.resolve() == args.source.resolve():
         raise ValueError(f"publish writes a copy: the target {args.target} must be another file than the source")
-    taken = [str(path) for path in (args.target, metadata_path(args.target)) if path.exists()]
-    if taken and not args.overwrite:
-        raise ValueError(f"{' and '.join(taken)} {'exist' if len(taken) > 1 else 'exists'}; pass --overwrite to "
-                         "replace them")
+    refuse_to_replace(args.target, args.overwrite)
 
 
 def add_training_options(command):
@@ -223,19 +216,20 @@ def main(argv=None):
     args.argv = argv
     try:
         args.func(args)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Exception) as err:
         if args.debug:
             raise
-        sys.exit("catvae-lit: interrupted; a training run keeps the checkpoint of its last finished epoch "
-                 "(continue it with --resume)")
-    except (ValueError, OSError, FloatingPointError) as err:  # the package's errors say what to do: no traceback
-        if args.debug:
-            raise
-        sys.exit(f"catvae-lit: error: {err}")
-    except Exception as err:
-        if args.debug:
-            raise
-        sys.exit(f"catvae-lit: error: unexpected {type(err).__name__}: {err} (run with --debug for the traceback)")
+        sys.exit(error_line(err))
+
+
+def error_line(err):
+    """What the user reads when a command stops: one line, without a traceback."""
+    if isinstance(err, KeyboardInterrupt):
+        return "catvae-lit: interrupted; a training run keeps the checkpoint of its last finished epoch " \
+               "(continue it with --resume)"
+    if isinstance(err, (ValueError, OSError, FloatingPointError)):  # the package's errors say what to do
+        return f"catvae-lit: error: {err}"
+    return f"catvae-lit: error: unexpected {type(err).__name__}: {err} (run with --debug for the traceback)"
 
 
 # From book/catvae_training.md, "The training command"
@@ -270,6 +264,14 @@ def checkpoint_path(text):
 
 def metadata_path(checkpoint):
     return Path(checkpoint).with_suffix(".json")
+
+
+def refuse_to_replace(checkpoint, overwrite, alternative=""):
+    """Raise unless `overwrite`, when the checkpoint or its metadata exists; `alternative` names another way out."""
+    taken = [str(path) for path in (checkpoint, metadata_path(checkpoint)) if path.exists()]
+    if taken and not overwrite:
+        raise ValueError(f"{' and '.join(taken)} {'exist' if len(taken) > 1 else 'exists'}; pass {alternative}"
+                         "--overwrite to replace it")
 
 
 def write_metadata(checkpoint, metadata):
@@ -444,12 +446,12 @@ def reproduce(args):
     if existing and not (args.resume or args.overwrite):  # said now, not after hours of training
         raise ValueError(f"{', '.join(map(str, existing.values()))} exist; pass --resume to continue those runs "
                          "or --overwrite")
-    for name, path in existing.items() if args.resume else ():
-        settings = argparse.Namespace(**{**vars(args), "model": name, "out": path})
-        resumed_metadata(path, run_metadata(settings, new_model(settings, args.seed)))  # refuses other settings
-    for name, path in checkpoints.items():
-        print(f"training {name} to epoch {args.epochs}: {path}", flush=True)
-        train(argparse.Namespace(**{**vars(args), "model": name, "out": path}))
+    runs = {name: argparse.Namespace(**{**vars(args), "model": name, "out": path}) for name, path in checkpoints.items()}
+    for name in existing if args.resume else ():  # refuses other settings now, not after training the others
+        resumed_metadata(checkpoints[name], run_metadata(runs[name], new_model(runs[name], args.seed)))
+    for name, run in runs.items():
+        print(f"training {name} to epoch {args.epochs}: {run.out}", flush=True)
+        train(run)
     results = table_1(checkpoints, args)
     stem = args.out / f"table1_{args.dataset.lower()}"
     stem.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
@@ -665,7 +667,7 @@ def publish_member(args):
 def add_train_command_with_seeds(commands):
     add_train_command(commands)
     run = commands.choices["train"]
-    run.add_argument("--seeds", type=int, nargs="+", default=None,
+    run.add_argument("--seeds", type=SEED, nargs="+", default=None,
                      help="train one model per seed at once, as an ensemble in one checkpoint (catvae, infocatvae); "
                           "replaces --seed")
     run.set_defaults(func=lambda args: train_ensemble(args) if args.seeds else train(args))

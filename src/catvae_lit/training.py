@@ -79,11 +79,13 @@ def load_checkpoint(path):
         raise ValueError(f"{path} is not a readable checkpoint ({reason})") from err
     malformed = [key for key, kind in CHECKPOINT_ENTRIES.items()
                  if not isinstance(state, dict) or key not in state or not isinstance(state[key], kind)]
-    if not malformed:  # the records that end up in JSON must be plain data, the weights named tensors
+    if not malformed:  # the records that end up in JSON must be plain data, the weights tensors named by strings
         malformed = [key for key in ("history", "metadata", "model_config") if not is_plain_data(state[key])]
-        malformed += [key for key, ok in [("model_state", all(isinstance(name, str) and isinstance(value, torch.Tensor)
-                                                               for name, value in state["model_state"].items())),
-                                          ("torch_rng", state["torch_rng"].dtype == torch.uint8)] if not ok]
+        if not all(isinstance(name, str) and isinstance(value, torch.Tensor)
+                   for name, value in state["model_state"].items()):
+            malformed.append("model_state")
+        if state["torch_rng"].dtype != torch.uint8:
+            malformed.append("torch_rng")
     if malformed:
         raise ValueError(f"{path} is not a catvae_lit checkpoint (missing or malformed: {', '.join(malformed)})")
     if state["format"] > CHECKPOINT_FORMAT:
