@@ -7,7 +7,7 @@ import pytest
 from catvae_lit.models import VAE
 from catvae_lit.training import save_checkpoint
 
-COMMANDS = ("train", "publish", "reproduce", "evaluate", "sample", "train-judge")
+COMMANDS = ("train", "publish", "reproduce", "evaluate", "sample", "train-judge", "ablation")
 
 
 def test_console_script_lists_every_command():

@@ -169,7 +169,7 @@ def epoch_order(n, seed, epoch, device):
 
 
 def fit(model, objective, images, epochs, batch_size=128, lr=1e-3, seed=0, checkpoint=None,
-        resume=False, device=None, progress=True, metadata=None):
+        resume=False, device=None, progress=True, metadata=None, monitor=None):
     """Train `model` with Adam on `images` (N, ...) for `epochs` epochs in total; return the history.
 
     `objective(model, batch)` returns a dictionary of scalar tensors with a "loss"
@@ -179,6 +179,8 @@ def fit(model, objective, images, epochs, batch_size=128, lr=1e-3, seed=0, check
     saved after every epoch; with `resume=True` and an existing checkpoint,
     training continues from it with the learning rate `lr` and, if `lr` is that of
     the checkpoint, gives the same result as an uninterrupted run with the same seed.
+    `monitor(model)`, if given, returns more numbers for each epoch's row of the history (a test
+    accuracy, say, for learning curves); one that draws no random numbers leaves the training unchanged.
     """
     device, optimizer, history = start_training(model, epochs, batch_size, lr, seed, checkpoint, resume, device)
     start = saved = len(history)
@@ -201,6 +203,8 @@ def fit(model, objective, images, epochs, batch_size=128, lr=1e-3, seed=0, check
                     sums[name] = sums.get(name, 0.0) + value.item() * len(indices)
             bar.update()
         history.append({"epoch": epoch + 1, **{name: total / len(images) for name, total in sums.items()}})
+        if monitor is not None:
+            history[-1].update(monitor(model))
         bar.set_postfix(epoch=epoch + 1, loss=f"{history[-1]['loss']:.2f}")
         if not all(parameter.isfinite().all() for parameter in model.parameters()):
             raise divergence_error("the weights became infinite or NaN", epoch + 1, checkpoint, saved)
