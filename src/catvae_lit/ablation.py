@@ -144,3 +144,5 @@ def run_record(run, path, context):
 
 # From book/findings.md, "Beyond the paper: categories that are digits"
 SETTINGS["Invariant CatVAE, lr 1e-3"] = ("invariant-catvae", ["--lr", "1e-3"], ("MNIST", "FashionMNIST"))
+SETTINGS["Invariant CatVAE, slant and stroke, lr 1e-3"] = (
+    "invariant-catvae", ["--lr", "1e-3", "--augmentation", "slant-and-stroke"], ("MNIST", "FashionMNIST"))

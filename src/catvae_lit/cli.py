@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from catvae_lit.aae import AAE, AAE_OBJECTIVE
 from catvae_lit.ablation import SETTINGS, ablation
 from catvae_lit.config import checkpoint_dir, default_device, full_run
-from catvae_lit.data import DATASETS, as_sequences, load_mnist
+from catvae_lit.data import AUGMENTATIONS, DATASETS, as_sequences, load_mnist
 from catvae_lit.ensemble import EnsembleCatVAE
 from catvae_lit.judge import Judge, judge_labels
 from catvae_lit.losses import RECONSTRUCTIONS, catvae_elbo, catvae_objective, infocatvae_objective, invariant_objective, vae_objective
@@ -207,11 +207,11 @@ def add_training_options(command):
     command.add_argument("--data-dir", default=None, help="folder holding MNIST/raw; when not given, $CATVAE_DATA_DIR or ./data")
     command.add_argument("--threads", type=POSITIVE_INT, default=None,
                          help="CPU threads for PyTorch; when not given, PyTorch's choice")
-    for add_options in MODEL_OPTIONS:
+    for add_options in MODEL_OPTIONS.values():
         add_options(command)
 
 
-MODEL_OPTIONS = []  # functions adding the options of a later chapter's model
+MODEL_OPTIONS = {}  # model name: a function adding the options of a later chapter's model
 
 
 def add_train_command(commands):
@@ -692,9 +692,9 @@ COMMANDS["ablation"] = add_ablation_command
 MODELS["invariant-catvae"] = MLPCatVAE
 OBJECTIVES["invariant-catvae"] = lambda args: functools.partial(
     invariant_objective, beta_cont=args.beta_cont, beta_balance=args.beta_balance,
-    beta_invariance=args.beta_invariance, reconstruction=args.reconstruction)
-MODEL_SETTINGS["invariant-catvae"] = ("beta_balance", "beta_invariance")
-RESUMED_SETTINGS.extend(MODEL_SETTINGS["invariant-catvae"])
+    beta_invariance=args.beta_invariance, reconstruction=args.reconstruction, augmentation=args.augmentation)
+MODEL_SETTINGS["invariant-catvae"] = ("beta_balance", "beta_invariance", "augmentation")
+RESUMED_SETTINGS.extend(key for key in MODEL_SETTINGS["invariant-catvae"] if key not in RESUMED_SETTINGS)
 
 
 def add_invariance_options(command):
@@ -702,9 +702,11 @@ def add_invariance_options(command):
                          help="weight of the balance term (invariant-catvae)")
     command.add_argument("--beta-invariance", type=NON_NEGATIVE_FLOAT, default=100.0,
                          help="weight of the invariance term (invariant-catvae)")
+    command.add_argument("--augmentation", choices=AUGMENTATIONS, default="affine",
+                         help="the random maps the categories must not change under (invariant-catvae)")
 
 
-MODEL_OPTIONS.append(add_invariance_options)
+MODEL_OPTIONS["invariant-catvae"] = add_invariance_options
 
 
 # From book/recurrent.md, "The networks of appendix C"

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["DataFileError", "read_idx", "DATASETS", "IDX_FILES", "data_root", "load_mnist", "as_sequences", "random_affine"]
+__all__ = ["DataFileError", "read_idx", "DATASETS", "IDX_FILES", "data_root", "load_mnist", "as_sequences", "random_affine", "random_stroke", "slant_and_stroke", "AUGMENTATIONS"]
 
 
 # From book/data.md, "Reading the IDX format"
@@ -105,15 +105,35 @@ def as_sequences(images):
 
 
 # From book/findings.md, "Beyond the paper: categories that are digits"
-def random_affine(images, degrees=15.0, scale=0.1, shift=2.5, side=28):
-    """Each flattened square image of (B, side * side) turned, scaled and moved by a small random amount."""
+def random_affine(images, degrees=15.0, scale=0.1, shift=2.5, shear=0.0, side=28):
+    """Each flattened square image of (B, side * side) turned, scaled, slanted and moved by a small random amount."""
     b = images.shape[0]
     uniform = lambda *shape: 2 * torch.rand(*shape, device=images.device) - 1  # in [-1, 1)
     angle = uniform(b) * math.radians(degrees)
     zoom = 1 + uniform(b) * scale
+    slant = uniform(b) * shear
     cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom  # the grid maps output to input: the inverse map
     move = uniform(b, 2) * (2 * shift / side)  # grid coordinates span [-1, 1] over `side` pixels
-    theta = torch.stack([torch.stack([cos, -sin, move[:, 0]], 1), torch.stack([sin, cos, move[:, 1]], 1)], 1)
+    theta = torch.stack([torch.stack([cos + slant * sin, slant * cos - sin, move[:, 0]], 1),  # [[1, slant], [0, 1]]
+                         torch.stack([sin, cos, move[:, 1]], 1)], 1)                          # times the rotation
     square = images.view(b, 1, side, side)
     grid = F.affine_grid(theta, square.shape, align_corners=False)
     return F.grid_sample(square, grid, align_corners=False).view(b, side * side).clamp(0, 1)
+
+
+def random_stroke(images, side=28):
+    """Each flattened square image with its strokes thickened, thinned or kept, at random with equal odds."""
+    b = images.shape[0]
+    square = images.view(b, 1, side, side)
+    thick = F.max_pool2d(square, 3, stride=1, padding=1)
+    thin = 0.5 * (square + F.pad(-F.max_pool2d(-square, 2, stride=1), (0, 1, 0, 1)))  # a 2x2 minimum filter
+    choice = torch.randint(0, 3, (b, 1, 1, 1), device=images.device)
+    return torch.where(choice == 1, thick, torch.where(choice == 2, thin, square)).view(b, side * side)
+
+
+def slant_and_stroke(images):
+    """random_affine with a slant of up to 0.3, then random_stroke."""
+    return random_stroke(random_affine(images, shear=0.3))
+
+
+AUGMENTATIONS = {"affine": random_affine, "slant-and-stroke": slant_and_stroke}

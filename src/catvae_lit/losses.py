@@ -7,7 +7,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from catvae_lit.data import random_affine
+from catvae_lit.data import AUGMENTATIONS
 
 __all__ = ["BernoulliNLL", "bernoulli_nll", "kl_diag_gaussian", "reparameterize", "vae_objective", "kl_categorical", "kl_gaussian_mixture", "bound_reconstruction", "mixed_reconstruction", "RECONSTRUCTIONS", "catvae_objective", "catvae_elbo", "importance_log_evidence", "gaussian_log_density", "categorical_kl_parts", "information_loss", "infocatvae_objective", "gumbel_reconstruction", "invariant_objective"]
 
@@ -184,14 +184,15 @@ RECONSTRUCTIONS["gumbel"] = gumbel_reconstruction
 
 
 # From book/findings.md, "Beyond the paper: categories that are digits"
-def invariant_objective(model, x, beta_cont=10.0, beta_balance=100.0, beta_invariance=100.0, reconstruction="bound"):
+def invariant_objective(model, x, beta_cont=10.0, beta_balance=100.0, beta_invariance=100.0, reconstruction="bound",
+                        augmentation="affine"):
     """The CatVAE loss with its categorical term replaced: beta_balance * KL(batch-average q(c|x) || uniform)
-    + beta_invariance * CE(q(c|x), q(c|T(x))) for a small random affine map T."""
+    + beta_invariance * CE(q(c|x), q(c|T(x))) for a random map T drawn by AUGMENTATIONS[augmentation]."""
     probs, mu, logvar = model.encode(x)
     rec = RECONSTRUCTIONS[reconstruction](model, x, probs, mu, logvar).mean(-1)
     kl_cont = kl_gaussian_mixture(probs, mu, logvar, model.prior_means, model.prior_logvars).mean(-1)
     imbalance = kl_categorical(probs.mean(-2))
-    log_q_moved = torch.log_softmax(model.class_logits(random_affine(x)), -1)
+    log_q_moved = torch.log_softmax(model.class_logits(AUGMENTATIONS[augmentation](x)), -1)
     invariance = -(probs.detach() * log_q_moved).sum(-1).mean(-1)  # the unmoved prediction is the target
     return {"loss": rec + beta_cont * kl_cont + beta_balance * imbalance + beta_invariance * invariance,
             "reconstruction": rec, "kl_continuous": kl_cont, "imbalance": imbalance, "invariance": invariance}
