@@ -1,5 +1,6 @@
-# One entry point: `make book` renders the book, `make test` runs every test.
-# Both create the virtual environment .venv and install the package on first use.
+# One entry point: `make book` renders the book, `make test` runs every test, `make lab` opens the
+# chapters as notebooks in JupyterLab.
+# All three create the virtual environment .venv and install the package on first use.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -13,12 +14,12 @@ ifneq ($(wildcard ../shared/data/MNIST/raw),)
 export CATVAE_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: book test benchmarks export check-export notebooks chromium clean
+.PHONY: book test lab benchmarks export check-export notebooks chromium clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test,book]"
+	$(BIN)/pip install --quiet -e ".[test,book,lab]"
 	touch $@
 
 export:
@@ -33,13 +34,32 @@ notebooks: $(VENV)/.installed
 		$(BIN)/jupytext --quiet --to ipynb -o $(NBVAL_DIR)/$$(basename $$chapter .md).ipynb $$chapter || exit 1; \
 	done
 
-# Unit tests and every chapter under nbval, then the rendered book in headless Chromium
-# (screenshots of every page in _build/screenshots/).
+# JupyterLab set up in .venv, so that no one's home folder is touched: the chapters (MyST markdown) open
+# as notebooks through jupytext (the default viewer, in the settings overrides); the kernel is named
+# "Python 3" as in the chapters' headers, which a save would otherwise rewrite; the server's config
+# keeps markdown without front matter (README.md) free of a jupytext header when saved as a notebook.
+$(VENV)/.lab: tools/jupyterlab/overrides.json tools/jupyterlab/jupyter_server_config.py $(VENV)/.installed
+	mkdir -p $(VENV)/share/jupyter/lab/settings/overrides.d $(VENV)/etc/jupyter
+	cp tools/jupyterlab/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.d/catvae_lit.json
+	cp tools/jupyterlab/jupyter_server_config.py $(VENV)/etc/jupyter/jupyter_server_config.py
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
+	touch $@
+
+# Kernels run in book/, so a relative data folder would land there: default to the project's data/.
+# Jupyter refuses to run as root unless told, and containers and CI run as root.
+# LAB_OPTIONS passes options on, e.g. make lab LAB_OPTIONS="--no-browser --port=8899".
+lab: $(VENV)/.lab
+	@echo "Starting JupyterLab at $(CURDIR); open the http://... address it prints below (Ctrl-C stops it)."
+	CATVAE_DATA_DIR="$${CATVAE_DATA_DIR:-$(CURDIR)/data}" $(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" \
+		$(if $(SUDO),,--allow-root) $(LAB_OPTIONS)
+
+# Unit tests and every chapter under nbval, then the rendered book and the chapters in JupyterLab,
+# both in headless Chromium (screenshots in _build/screenshots/).
 test: check-export chromium notebooks
 	$(BIN)/python -m pytest tests $(NBVAL_DIR) --ignore=tests/browser --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=900 -p no:cacheprovider
 	$(MAKE) book
-	$(BIN)/python -m pytest tests/browser -p no:cacheprovider
+	$(BIN)/python -m pytest tests/browser/test_rendered_book.py tests/browser/test_jupyterlab.py -p no:cacheprovider
 
 # The browser test drives Debian's Chromium; installed here when missing (apt-get, as root or with sudo).
 chromium:
