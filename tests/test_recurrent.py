@@ -8,7 +8,8 @@ from catvae_lit.cli import MODELS, OBJECTIVES, RECURRENT_MODELS
 from catvae_lit.recurrent import RecurrentCatVAE
 from catvae_lit.training import fit, restore_model, save_checkpoint
 
-WEIGHTS = argparse.Namespace(beta_cont=10.0, beta_cat=10.0, beta_info=100.0, reconstruction="bound")
+WEIGHTS = argparse.Namespace(beta_cont=10.0, beta_cat=10.0, beta_info=100.0, reconstruction="bound",
+                             info_loss="cross-entropy")
 
 
 def test_shapes_in_and_out_for_every_branch():
