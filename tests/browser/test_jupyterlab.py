@@ -17,13 +17,11 @@ import urllib.request
 
 import jupytext
 import pytest
-from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver import ActionChains, Keys
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
-from test_rendered_book import QUIET_CHROMIUM, ROOT, SCREENSHOTS
+from test_rendered_book import ROOT, SCREENSHOTS, browser  # noqa: F401  (browser: the shared fixture)
 
 PAGES = sorted((ROOT / "book").glob("*.md"))
 CHAPTER = ROOT / "book" / "data.md"  # the cheapest chapter to run
@@ -75,26 +73,6 @@ def lab(tmp_path_factory):
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(60)
-
-
-def executable(variable, name):
-    path = os.environ.get(variable) or shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} not found: install Debian's chromium and chromium-driver "
-                    f"(`make test` does it with apt-get) or set {variable} to its path")
-    return path
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    options = webdriver.ChromeOptions()
-    options.binary_location = executable("CHROMIUM", "chromium")
-    for flag in QUIET_CHROMIUM + [f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"]:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable("CHROMEDRIVER", "chromedriver")), options=options)
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
 
 
 def double_click_in_file_browser(browser, name):
