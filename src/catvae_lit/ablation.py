@@ -17,7 +17,7 @@ from catvae_lit.losses import categorical_kl_parts, catvae_elbo, kl_gaussian_mix
 from catvae_lit.metrics import cluster_accuracy, double_softmax_cross_entropy, generated_images, generated_logits, kde_log_density, normalized_mutual_info
 from catvae_lit.training import load_checkpoint, restore_model
 
-__all__ = ["RELEASED_CODE", "INFORMATION_OPTIONS", "released_options", "SETTINGS", "run_path", "train_command", "finished", "run_all", "run_scores", "ablation", "run_record"]
+__all__ = ["RELEASED_CODE", "released_options", "SETTINGS", "run_path", "train_command", "finished", "run_all", "run_scores", "ablation", "run_record"]
 
 
 # From book/findings.md, "The settings"
@@ -29,15 +29,13 @@ RELEASED_CODE = {
     "mixed reconstruction": ["--reconstruction", "mixed"],
     "double-softmax information": ["--info-loss", "double-softmax", "--beta-info", "0.78"],
 }
-INFORMATION_OPTIONS = ("--info-loss", "--beta-info")
 
 
 def released_options(model):
-    """All the released code's differences at once, as options of `train --model model`."""
-    options = [option for difference in RELEASED_CODE.values() for option in difference]
-    if model == "catvae":  # CatVAE has no information term
-        options = options[:options.index(INFORMATION_OPTIONS[0])]
-    return options
+    """All the released code's differences at once, as options of `train --model model`; CatVAE has no
+    information term to change."""
+    return [option for name, options in RELEASED_CODE.items() if model != "catvae" or "information" not in name
+            for option in options]
 
 
 # name: (model, train options, datasets)
