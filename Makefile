@@ -85,6 +85,7 @@ benchmarks: $(VENV)/.installed
 	$(BIN)/python benchmarks/training.py
 	$(BIN)/python benchmarks/ensemble.py
 	$(BIN)/python benchmarks/kde.py --full
+	$(BIN)/python benchmarks/recurrent.py
 	$(BIN)/python benchmarks/chapters.py
 
 clean:

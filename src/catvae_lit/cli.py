@@ -23,17 +23,17 @@ import torch.nn.functional as F
 from catvae_lit.aae import AAE, AAE_OBJECTIVE
 from catvae_lit.ablation import SETTINGS, ablation
 from catvae_lit.config import checkpoint_dir, default_device, full_run
-from catvae_lit.data import AUGMENTATIONS, DATASETS, as_sequences, load_mnist
+from catvae_lit.data import AUGMENTATIONS, DATASETS, load_mnist
 from catvae_lit.ensemble import EnsembleCatVAE
 from catvae_lit.judge import Judge, judge_labels
-from catvae_lit.losses import RECONSTRUCTIONS, catvae_elbo, catvae_objective, infocatvae_objective, invariant_objective, vae_objective
-from catvae_lit.metrics import clustering_scores, cross_validated_bandwidth, double_softmax_cross_entropy, generated_images, generated_logits, kde_log_density
+from catvae_lit.losses import RECONSTRUCTIONS, categorical_kl_parts, catvae_elbo, catvae_objective, infocatvae_objective, invariant_objective, vae_objective
+from catvae_lit.metrics import cluster_accuracy, clustering_scores, cross_validated_bandwidth, double_softmax_cross_entropy, generated_images, generated_logits, kde_log_density
 from catvae_lit.models import MLPCatVAE, VAE
 from catvae_lit.plots import image_grid
-from catvae_lit.recurrent import RecurrentCatVAE
+from catvae_lit.recurrent import KLWarmUp, LIKELIHOODS, RecurrentCatVAE
 from catvae_lit.training import fit, fit_ensemble, load_checkpoint, model_from_checkpoint, restore_model, save_checkpoint, train_judge
 
-__all__ = ["MODELS", "OBJECTIVES", "INPUT_VIEWS", "model_inputs", "test_scores", "run_settings", "MODEL_SETTINGS", "train", "test_accuracy_monitor", "new_model", "model_options", "run_metadata", "prepare_output", "training_images", "finish_run", "publish", "check_copy_target", "add_training_options", "MODEL_OPTIONS", "add_train_command", "add_publish_command", "COMMANDS", "parser", "main", "error_line", "RESUMED_SETTINGS", "bounded", "SEED", "PROBABILITY", "checkpoint_path", "metadata_path", "refuse_to_replace", "write_metadata", "device_name", "read_metadata", "exclusive_output", "stale_temporaries", "resumed_metadata", "non_finite", "check_finite", "load_or_train", "TABLE_1_MODELS", "PAPER_MNIST", "BANDWIDTHS", "table_1", "markdown_table", "reproduce", "add_reproduce_command", "checkpoint_model", "evaluate", "sample", "add_checkpoint_options", "png_path", "add_evaluate_command", "add_sample_command", "train_judge_command", "add_train_judge_command", "ablation_command", "scoring_context", "add_ablation_command", "add_invariance_options", "RECURRENT_MODELS", "ENSEMBLE_MODELS", "train_ensemble", "of_member", "publish_member", "add_train_command_with_seeds", "add_publish_command_with_member"]
+__all__ = ["MODELS", "OBJECTIVES", "test_scores", "run_settings", "MODEL_SETTINGS", "train", "test_monitor", "new_model", "CONSTRUCTOR_OPTIONS", "model_options", "run_metadata", "prepare_output", "training_images", "finish_run", "publish", "check_copy_target", "add_training_options", "MODEL_OPTIONS", "add_train_command", "add_publish_command", "COMMANDS", "parser", "main", "error_line", "RESUMED_SETTINGS", "bounded", "SEED", "PROBABILITY", "checkpoint_path", "metadata_path", "refuse_to_replace", "write_metadata", "device_name", "read_metadata", "exclusive_output", "stale_temporaries", "resumed_metadata", "non_finite", "check_finite", "load_or_train", "TABLE_1_MODELS", "PAPER_MNIST", "BANDWIDTHS", "table_1", "markdown_table", "reproduce", "add_reproduce_command", "checkpoint_model", "evaluate", "sample", "add_checkpoint_options", "png_path", "add_evaluate_command", "add_sample_command", "train_judge_command", "add_train_judge_command", "ablation_command", "scoring_context", "add_ablation_command", "add_invariance_options", "with_kl_warm_up", "RECURRENT_MODELS", "add_recurrent_options", "ENSEMBLE_MODELS", "train_ensemble", "of_member", "publish_member", "add_train_command_with_seeds", "add_publish_command_with_member"]
 
 
 # From book/catvae_training.md, "The training command"
@@ -54,20 +54,10 @@ OBJECTIVES = {
 }
 
 
-# How a model reads the (N, 784) images when not as they are: the sequential chapter adds its models.
-INPUT_VIEWS = {}
-
-
-def model_inputs(name, images):
-    """The images in the form model `name` reads."""
-    return INPUT_VIEWS[name](images) if name in INPUT_VIEWS else images
-
-
 @torch.no_grad()
 def test_scores(model, args):
     """Scores of a trained model on the test split of its dataset."""
     images, labels = load_mnist("test", args.dataset, args.data_dir)
-    images = model_inputs(args.model, images)
     model.eval()
     device = next(model.parameters()).device
     if hasattr(model, "prior_means"):  # a CatVAE
@@ -81,7 +71,7 @@ def test_scores(model, args):
 def run_settings(args, model):
     """The settings that make a run what it is, as its metadata records them; --resume must find them unchanged."""
     settings = {key: getattr(args, key) for key in ("model", "dataset", "subset", "batch_size", "seed")}
-    settings["dropout"] = model.config.get("dropout")
+    settings.update({key: model.config.get(key) for key in CONSTRUCTOR_OPTIONS})
     if hasattr(model, "prior_means"):  # a CatVAE
         settings.update(_catvae_weights(args))
     settings.update({key: getattr(args, key) for key in MODEL_SETTINGS.get(args.model, ())})
@@ -100,16 +90,24 @@ def train(args):
         history = fit(model, OBJECTIVES[args.model](args), training_images(args), epochs=args.epochs,
                       batch_size=args.batch_size, lr=args.lr, seed=args.seed, checkpoint=args.out, resume=resuming,
                       device=args.device, metadata=metadata,
-                      monitor=test_accuracy_monitor(args) if hasattr(model, "prior_means") else None)
+                      monitor=test_monitor(args) if hasattr(model, "prior_means") else None)
         finish_run(args, metadata, history, start, test_scores(model, args))
 
 
-def test_accuracy_monitor(args):
-    """For `fit`: the clustering accuracy on the test split after each epoch, the points of a learning curve.
-    The labels are only read, never trained on."""
+def test_monitor(args):
+    """For `fit`: the clustering accuracy and the information I_q(x; c) on the test split after each epoch,
+    the points of learning curves. The labels are only read, never trained on."""
     images, labels = load_mnist("test", args.dataset, args.data_dir)
-    images = model_inputs(args.model, images)
-    return lambda model: {"test_accuracy": float(clustering_scores(model, images, labels)["accuracy"])}
+
+    @torch.no_grad()
+    def scores(model):
+        model.eval()
+        device = model.prior_means.device
+        probs = torch.cat([model.classify(batch.to(device)).cpu() for batch in images.split(2000)])
+        model.train()
+        return {"test_accuracy": float(cluster_accuracy(labels, probs.argmax(-1))),
+                "test_information": categorical_kl_parts(probs)["information"]}
+    return scores
 
 
 def new_model(args, seed):
@@ -121,13 +119,17 @@ def new_model(args, seed):
     return MODELS[args.model](**model_options(args))
 
 
+# Options that set the model's constructor argument of the same name (None: the model's default).
+CONSTRUCTOR_OPTIONS = ["dropout"]
+
+
 def model_options(args):
-    """The constructor arguments that options set: --dropout, for the models that have dropout."""
-    if args.dropout is None:
-        return {}
-    if "dropout" not in inspect.signature(MODELS[args.model]).parameters:
-        raise ValueError(f"--dropout applies to models with dropout, and {args.model} has none")
-    return {"dropout": args.dropout}
+    """The constructor arguments that options set, refused for a model that does not take them."""
+    options = {key: getattr(args, key) for key in CONSTRUCTOR_OPTIONS if getattr(args, key) is not None}
+    for key in options:
+        if key not in inspect.signature(MODELS[args.model]).parameters:
+            raise ValueError(f"--{key} applies to models with that setting, and {args.model} has none")
+    return options
 
 
 def run_metadata(args, model):
@@ -150,7 +152,7 @@ def prepare_output(args, metadata):
 
 def training_images(args):
     images, _ = load_mnist("train", args.dataset, args.data_dir)
-    return model_inputs(args.model, images[:args.subset])
+    return images[:args.subset]
 
 
 def finish_run(args, metadata, history, start, test):
@@ -709,16 +711,40 @@ def add_invariance_options(command):
 MODEL_OPTIONS["invariant-catvae"] = add_invariance_options
 
 
-# From book/recurrent.md, "The networks of appendix C"
+# From book/recurrent.md, "The cure: a Bernoulli likelihood and a KL warm-up"
+def with_kl_warm_up(make_objective):
+    """`make_objective` (args -> objective) with the KL weights ramped up over --kl-warm-up epochs."""
+    def make(args):
+        if not args.kl_warm_up:
+            return make_objective(args)
+        batches = math.ceil(len(training_images(args)) / args.batch_size)
+        done = load_checkpoint(args.out)["epoch"] * batches if args.resume and args.out.exists() else 0
+        at_ramp = lambda ramp: make_objective(argparse.Namespace(
+            **{**vars(args), "beta_cont": ramp * args.beta_cont, "beta_cat": ramp * args.beta_cat}))
+        return KLWarmUp(at_ramp, round(args.kl_warm_up * batches), done)
+    return make
+
+
 # name: (objective, whether the prior is learned)
 RECURRENT_MODELS = {"recurrent-free-prior": ("catvae", True), "recurrent-catvae": ("catvae", False),
                     "recurrent-infocatvae": ("infocatvae", False)}
 for name, (objective, free_prior) in RECURRENT_MODELS.items():
     MODELS[name] = functools.partial(RecurrentCatVAE, free_prior=free_prior)
-    OBJECTIVES[name] = OBJECTIVES[objective]
-    INPUT_VIEWS[name] = as_sequences
-    if objective in MODEL_SETTINGS:
-        MODEL_SETTINGS[name] = MODEL_SETTINGS[objective]
+    OBJECTIVES[name] = with_kl_warm_up(OBJECTIVES[objective])
+    MODEL_SETTINGS[name] = (*MODEL_SETTINGS.get(objective, ()), "kl_warm_up")
+if "likelihood" not in CONSTRUCTOR_OPTIONS:
+    CONSTRUCTOR_OPTIONS.append("likelihood")
+    RESUMED_SETTINGS.extend(["likelihood", "kl_warm_up"])
+
+
+def add_recurrent_options(command):
+    command.add_argument("--likelihood", choices=sorted(LIKELIHOODS), default=None,
+                         help="the decoder's -log p(x|z) (recurrent models); when not given, bernoulli")
+    command.add_argument("--kl-warm-up", type=NON_NEGATIVE_FLOAT, default=0.0, metavar="EPOCHS",
+                         help="raise the KL weights linearly from 0 over this many epochs (recurrent models)")
+
+
+MODEL_OPTIONS["recurrent"] = add_recurrent_options
 
 
 # From book/ensembles.md, "The command line"
