@@ -69,11 +69,14 @@ def kl_categorical(probs):
     return torch.special.xlogy(probs, probs).sum(-1) + math.log(probs.shape[-1])
 
 
-def kl_gaussian_mixture(probs, mu, logvar, prior_means, prior_logvars):
+def kl_gaussian_mixture(probs, mu, logvar, prior_means, prior_logvars=None):
     """sum_c q(c|x) KL(N(mu_c, diag exp(logvar_c)) || N(prior_means[c], diag exp(prior_logvars[c]))) (5): (B,).
 
-    probs: (B, K); mu, logvar: (B, K, d); prior_means, prior_logvars: (K, d), zero log-variances for equation 8.
+    probs: (B, K); mu, logvar: (B, K, d); prior_means, prior_logvars: (K, d); no prior_logvars means
+    unit variances, as in equation 8.
     """
+    if prior_logvars is None:
+        prior_logvars = torch.zeros_like(prior_means)
     ratio = logvar - prior_logvars
     kl = 0.5 * (ratio.exp() + (mu - prior_means).pow(2) / prior_logvars.exp() - 1.0 - ratio).sum(-1)
     return (probs * kl).sum(-1)
