@@ -79,8 +79,9 @@ def main():
         rate = sum(rates) / len(rates)
         for precision, total in seconds.items():
             step = total / len(batches)
+            in_matmul = f"{share:.0%}" if precision == "float32" else "-"
             print(f"{name:>18} {precision:>18} {128 / step:18.0f} {flops / 1e9:18.2f} {flops / step / 1e9:18.1f} "
-                  f"{flops / step / rate:18.0%} {share if precision == 'float32' else float('nan'):18.0%}")
+                  f"{flops / step / rate:18.0%} {in_matmul:>18}")
         print(f"{'':>18} bfloat16 speed-up: {seconds['float32'] / seconds['bfloat16 autocast']:.2f}x; "
               f"matrix-multiply rate in these rounds {rate / 1e9:.1f} GFLOP/s")
 
