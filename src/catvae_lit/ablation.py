@@ -159,7 +159,7 @@ def verdict(better, worse):
     return "not shown" if not p < 0.05 else "held" if t > 0 else "contradicted"
 
 
-# From book/recurrent.md, "The cure: a Bernoulli likelihood, and a KL warm-up"
+# From book/recurrent.md, "The cure: a Bernoulli likelihood; and a KL warm-up?"
 # The settings this chapter measures (see "Why the first models collapsed"): the first edition's, and the cure.
 FIRST_EDITION = ["--lr", "1e-3", "--reconstruction", "mixed", "--likelihood", "gaussian"]
 CURED = ["--lr", "1e-3", "--reconstruction", "mixed", "--likelihood", "bernoulli", "--kl-warm-up", "2"]

@@ -724,7 +724,7 @@ def add_invariance_options(command):
 MODEL_OPTIONS["invariant-catvae"] = add_invariance_options
 
 
-# From book/recurrent.md, "The cure: a Bernoulli likelihood, and a KL warm-up"
+# From book/recurrent.md, "The cure: a Bernoulli likelihood; and a KL warm-up?"
 def with_kl_warm_up(make_objective):
     """`make_objective` (args -> objective) with the KL weights ramped up over --kl-warm-up epochs."""
     def make(args):

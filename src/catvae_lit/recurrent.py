@@ -91,7 +91,7 @@ class RecurrentCatVAE(nn.Module):
         return self.decode(means + (0.5 * logvars).exp() * noise)
 
 
-# From book/recurrent.md, "The cure: a Bernoulli likelihood, and a KL warm-up"
+# From book/recurrent.md, "The cure: a Bernoulli likelihood; and a KL warm-up?"
 class KLWarmUp:
     """A training objective whose KL weights rise linearly from 0 to their full values over its first `steps`
     calls (Bowman et al., 2016). `objective(ramp)` is the objective at ramp in [0, 1]; `done` counts the
