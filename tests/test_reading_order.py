@@ -37,23 +37,13 @@ def chapter_name(chapter):
     return chapter.relative_to(ROOT).as_posix()
 
 
-def defined_names(code):
-    """The names a cell exports: export.py's public names, plus those bound by tuple unpacking
-    (`A, B = ...`), which `public_names` does not list but a chapter can import all the same."""
-    names = exporter.public_names(code)
-    for node in ast.parse(code).body:
-        if isinstance(node, ast.Assign):
-            names += [n.id for t in node.targets if isinstance(t, ast.Tuple) for n in t.elts if isinstance(n, ast.Name)]
-    return names
-
-
 def first_exporters(chapters):
     """Map each module and each (module, name) to the first chapter that exports it."""
     modules, names = {}, {}
     for chapter in chapters:
         for module, _, code in exporter.exported_cells(chapter):
             modules.setdefault(module, chapter)
-            for name in defined_names(code):
+            for name in exporter.public_names(code):
                 names.setdefault((module, name), chapter)
     return modules, names
 

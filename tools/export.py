@@ -111,6 +111,12 @@ def import_sort_key(statement):
     return words[1], words[0] == "from", statement
 
 
+def assigned_names(target):
+    """The names an assignment target binds: `A`, or each of `A, B`."""
+    elements = target.elts if isinstance(target, ast.Tuple) else [target]
+    return [element.id for element in elements if isinstance(element, ast.Name)]
+
+
 def public_names(code):
     names = []
     for node in ast.parse(code).body:
@@ -118,7 +124,7 @@ def public_names(code):
             names.append(node.name)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names += [t.id for t in targets if isinstance(t, ast.Name) and t.id.isupper()]
+            names += [name for target in targets for name in assigned_names(target) if name.isupper()]
     return names
 
 
