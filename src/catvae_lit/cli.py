@@ -745,9 +745,8 @@ for name, (objective, free_prior) in RECURRENT_MODELS.items():
     MODELS[name] = functools.partial(RecurrentCatVAE, free_prior=free_prior)
     OBJECTIVES[name] = with_kl_warm_up(OBJECTIVES[objective])
     MODEL_SETTINGS[name] = (*MODEL_SETTINGS.get(objective, ()), "kl_warm_up")
-if "likelihood" not in CONSTRUCTOR_OPTIONS:
-    CONSTRUCTOR_OPTIONS.append("likelihood")
-    RESUMED_SETTINGS.extend(["likelihood", "kl_warm_up"])
+CONSTRUCTOR_OPTIONS.extend(key for key in ["likelihood"] if key not in CONSTRUCTOR_OPTIONS)
+RESUMED_SETTINGS.extend(key for key in ["likelihood", "kl_warm_up"] if key not in RESUMED_SETTINGS)
 
 
 def add_recurrent_options(command):
