@@ -8,8 +8,11 @@ import re
 import shutil
 import sys
 import threading
+import urllib.request
 from pathlib import Path
 
+import jupytext
+import nbformat
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -135,6 +138,26 @@ def test_page_renders_cleanly(site, browser, page):
     assert not failures, failures
     assert article.strip()
     save_page_screenshots(browser, page)
+
+
+NOTEBOOKS = [page for page in PAGES if "kernelspec:" in (ROOT / f"{page}.md").read_text().split("\n---\n", 1)[0]]
+
+
+@pytest.mark.parametrize("page", NOTEBOOKS)
+def test_page_offers_its_chapter_as_a_notebook(site, browser, page):
+    open_page(browser, f"{site}/{page}.html")
+    links = browser.execute_script(
+        "return [...document.querySelectorAll('.dropdown-download-buttons a')]"
+        ".filter(a => a.textContent.trim() === '.ipynb').map(a => a.href)")
+    assert len(links) == 1, f"the download menu offers {len(links)} .ipynb links"
+    with urllib.request.urlopen(links[0]) as response:
+        notebook = nbformat.reads(response.read().decode(), as_version=4)
+    nbformat.validate(notebook)
+    chapter = jupytext.read(ROOT / f"{page}.md")
+    code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    assert code == [cell.source for cell in chapter.cells if cell.cell_type == "code"] and code
+    assert all(not cell.outputs for cell in notebook.cells if cell.cell_type == "code")
+    assert notebook.metadata.kernelspec.name == "python3"
 
 
 def test_next_buttons_walk_through_every_chapter_in_order(site, browser):
