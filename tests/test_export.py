@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -41,3 +43,28 @@ def test_every_module_names_its_chapter():
     for path in (ROOT / "src" / "catvae_lit").glob("*.py"):
         header = path.read_text().splitlines()[:2]
         assert "do not edit by hand" in header[0] and "book/" in header[1], path.name
+
+
+def test_a_replacing_function_takes_the_place_of_the_first_definition():
+    exporter = load_exporter()
+    cells = [("book/a.md", "A", "def f():\n    return 1\n\n\nFIRST = f()", False),
+             ("book/b.md", "B", "def g():\n    return 3\n\n\ndef f():\n    return 2", True)]
+    text = exporter.render_module("m", cells)
+    namespace = {}
+    exec(text, namespace)
+    assert namespace["FIRST"] == 2, "code run at import sees the replacing definition"
+    assert text.count("def f(") == 1 and text.index("return 2") < text.index("FIRST = f()")
+    assert 'From book/b.md, "B", which replaces' in text and namespace["__all__"] == ["f", "FIRST", "g"]
+
+
+@pytest.mark.parametrize("later, replaces, message", [
+    ("def f():\n    return 2", False, "already defined"),  # a repeated name without the marker
+    ("@staticmethod\ndef f():\n    return 2", True, "plain function"),  # decorated: needs names at import
+    ("def f(x=FIRST):\n    return x", True, "plain function"),  # a default evaluated at import
+    ("def h():\n    return 2", True, "replaces nothing"),
+])
+def test_replacements_that_could_go_wrong_are_refused(later, replaces, message):
+    exporter = load_exporter()
+    cells = [("book/a.md", "A", "def f():\n    return 1\n\n\nFIRST = f()", False), ("book/b.md", "B", later, replaces)]
+    with pytest.raises(SystemExit, match=message):
+        exporter.render_module("m", cells)

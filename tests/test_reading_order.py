@@ -41,7 +41,7 @@ def first_exporters(chapters):
     """Map each module and each (module, name) to the first chapter that exports it."""
     modules, names = {}, {}
     for chapter in chapters:
-        for module, _, code in exporter.exported_cells(chapter):
+        for module, _, code, _ in exporter.exported_cells(chapter):
             modules.setdefault(module, chapter)
             for name in exporter.public_names(code):
                 names.setdefault((module, name), chapter)

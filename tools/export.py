@@ -9,11 +9,14 @@ and sorted at the top of the module, except imports from the module itself
 becomes the module's docstring; ``__all__`` lists the public functions, classes
 and upper-case constants.
 
-A function or class that a later cell of the same module defines again is
-*replaced*: the package keeps the later definition, in the place of the first.
-This is how the engineering appendix swaps a chapter's simple version of a piece
-for a faster one that it checks against the simple one, while the chapter, run
-as a notebook, keeps the version it teaches.
+A cell marked ``#| export MODULE replace`` may define again a plain function
+(no decorators, constant defaults) that an earlier cell exported into MODULE:
+the package keeps the later definition, in the place of the first, so code that
+runs when the module is imported sees the same names in the same order. This is
+how the engineering appendix swaps a chapter's simple version of a piece for
+one that does less work, which it checks against the simple one, while the
+chapter, run as a notebook, keeps the version it teaches. Any other name
+defined twice in a module is an error, and so is a replacement of nothing.
 
     python tools/export.py          # write the package
     python tools/export.py --check  # fail if the package differs from the chapters
@@ -29,7 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "src" / "catvae_lit"
-DIRECTIVE = re.compile(r"^#\|\s*export\s+([A-Za-z_][A-Za-z0-9_]*)\s*$")
+DIRECTIVE = re.compile(r"^#\|\s*export\s+([A-Za-z_][A-Za-z0-9_]*)(\s+replace)?\s*$")
 CODE_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```\s*$", re.S | re.M)
 HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*$", re.M)
 
@@ -53,7 +56,8 @@ def cell_source(body):
 
 
 def exported_cells(chapter):
-    """Yield (module, section heading, code) for each exported cell of a chapter."""
+    """Yield (module, section heading, code, replaces) for each exported cell of a chapter; `replaces` is
+    True for a cell marked `#| export MODULE replace`."""
     text = chapter.read_text()
     # headings come from the prose only: a comment line in a code cell looks like one
     prose = CODE_CELL.sub(lambda cell: " " * len(cell.group(0)), text)
@@ -64,7 +68,7 @@ def exported_cells(chapter):
             continue
         headings = HEADING.findall(prose, 0, match.start())
         section = headings[-1] if headings else chapter.stem
-        yield directive.group(1), section, "\n".join(lines[1:]).strip("\n")
+        yield directive.group(1), section, "\n".join(lines[1:]).strip("\n"), directive.group(2) is not None
 
 
 def split_imports(code, where):
@@ -135,39 +139,52 @@ def public_names(code):
 
 
 def definitions(code):
-    """Map each top-level function and class of `code` to its (first line, last line), decorators included."""
-    spans = {}
-    for node in ast.parse(code).body:
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            first = min([node.lineno] + [decorator.lineno for decorator in node.decorator_list])
-            spans[node.name] = (first - 1, node.end_lineno)
-    return spans
+    """Map each top-level function and class of `code` to its node."""
+    return {node.name: node for node in ast.parse(code).body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
 
 
-def apply_replacements(blocks):
-    """Put each redefined function or class in the place of its first definition, with its source named.
+def is_plain_function(node):
+    """A function without decorators whose defaults are constants: it uses its module's names only when called."""
+    defaults = node.args.defaults + [d for d in node.args.kw_defaults if d is not None] \
+        if isinstance(node, ast.FunctionDef) else [None]
+    return isinstance(node, ast.FunctionDef) and not node.decorator_list \
+        and all(isinstance(default, ast.Constant) for default in defaults)
 
-    `blocks` is a list of (origin, code); the result is the list of codes, a replacing definition
-    removed from the block that wrote it and written where the replaced one was.
-    """
-    spans = [definitions(code) for _, code in blocks]
-    last = {name: index for index, found in enumerate(spans) for name in found}
-    first = {}
-    for index, found in enumerate(spans):
-        for name in found:
-            first.setdefault(name, index)
+
+def apply_replacements(module, blocks):
+    """The codes of `blocks`, a list of (origin, code, replaces), with each replacing function moved into
+    the place of the definition it replaces, under a comment naming where it comes from."""
+    found = [definitions(code) for _, code, _ in blocks]
+    first, moves = {}, {}
+    for index, ((origin, _, replaces), names) in enumerate(zip(blocks, found)):
+        for name, node in names.items():
+            if name not in first:
+                first[name] = index
+            elif not replaces:
+                sys.exit(f"{origin}: `{name}` is already defined in {module} by {blocks[first[name]][0]}; "
+                         f"mark the cell `#| export {module} replace` if it is meant to replace it")
+            elif name in moves or not is_plain_function(node):
+                sys.exit(f"{origin}: `{name}` can replace one earlier definition in {module}, and only as a "
+                         "plain function (no decorators, constant defaults)")
+            else:
+                moves[name] = index
+    for index, (origin, _, replaces) in enumerate(blocks):
+        if replaces and index not in moves.values():
+            sys.exit(f"{origin}: the cell is marked `#| export {module} replace` but replaces nothing")
     edited = []
-    for index, (_, code) in enumerate(blocks):
-        lines, kept, cut, inserts = code.splitlines(), [], set(), {}
-        for name, (start, end) in spans[index].items():
-            if first[name] == last[name]:
+    for index, (_, code, _) in enumerate(blocks):
+        lines, cut, inserts = code.splitlines(), set(), {}
+        for name, node in found[index].items():
+            if name not in moves:
                 continue
-            cut.update(range(start, end))
+            cut.update(range(node.lineno - 1, node.end_lineno))
             if index == first[name]:
-                later_origin, later_code = blocks[last[name]]
-                later_start, later_end = spans[last[name]][name]
-                inserts[start] = [f"# From {later_origin}, in place of the simpler version this chapter teaches",
-                                  *later_code.splitlines()[later_start:later_end]]
+                later_origin, later_code, _ = blocks[moves[name]]
+                later = found[moves[name]][name]
+                inserts[node.lineno - 1] = [f"# From {later_origin}, which replaces the version taught here",
+                                            *later_code.splitlines()[later.lineno - 1:later.end_lineno]]
+        kept = []
         for number, line in enumerate(lines):
             kept += inserts.get(number, [])
             if number not in cut:
@@ -177,14 +194,14 @@ def apply_replacements(blocks):
 
 
 def render_module(module, cells):
-    """The text of one module from its (chapter, section, code) cells."""
-    sources = list(dict.fromkeys(chapter for chapter, _, _ in cells))
+    """The text of one module from its (chapter, section, code, replaces) cells."""
+    sources = list(dict.fromkeys(chapter for chapter, _, _, _ in cells))
     header = [
         "# Generated by tools/export.py from the book; do not edit by hand.",
         "# Source: " + ", ".join(sources) + ". Edit the chapter, then run `python tools/export.py`.",
     ]
     imports, bodies, docstring = [], [], None
-    for index, (chapter, section, code) in enumerate(cells):
+    for index, (chapter, section, code, replaces) in enumerate(cells):
         cell_imports, cell_doc, body = split_imports(code, f"{chapter} ({module})")
         if cell_doc is not None and index == 0:
             docstring = cell_doc
@@ -192,8 +209,9 @@ def render_module(module, cells):
             body = cell_doc + ("\n" + body if body else "")
         own = (f"from catvae_lit.{module} import", f"import catvae_lit.{module}")
         imports += [s for s in cell_imports if s not in imports and not s.startswith(own)]
-        bodies.append((f'{chapter}, "{section}"', body))
-    blocks = [f"# From {origin}\n{body}" for (origin, _), body in zip(bodies, apply_replacements(bodies)) if body]
+        bodies.append((f'{chapter}, "{section}"', body, replaces))
+    blocks = [f"# From {origin}\n{body}" for (origin, _, _), body in zip(bodies, apply_replacements(module, bodies))
+              if body]
     top = "\n".join(header) + ("\n" + docstring if docstring else "")
     imports = merge_from_imports(imports)
     groups = [sorted((s for s in imports if import_group(s) == g), key=import_sort_key) for g in range(3)]
@@ -208,8 +226,8 @@ def exported_package():
     """Map from file name to the text the chapters export into it."""
     modules = {}
     for chapter in chapters_in_toc_order():
-        for module, section, code in exported_cells(chapter):
-            modules.setdefault(module, []).append((chapter.relative_to(ROOT).as_posix(), section, code))
+        for module, section, code, replaces in exported_cells(chapter):
+            modules.setdefault(module, []).append((chapter.relative_to(ROOT).as_posix(), section, code, replaces))
     if "__init__" not in modules:
         sys.exit("no chapter exports `__init__`: the package would not be importable")
     return {f"{module}.py": render_module(module, cells) for module, cells in sorted(modules.items())}

@@ -13,7 +13,7 @@ __all__ = ["bernoulli_nll", "kl_diag_gaussian", "reparameterize", "vae_objective
 
 
 # From book/vae.md, "The regularisation term in closed form"
-# From book/engineering.md, "The Bernoulli loss and its gradient", in place of the simpler version this chapter teaches
+# From book/engineering.md, "The Bernoulli loss and its gradient", which replaces the version taught here
 def bernoulli_nll(logits, x):
     """-log p(x|z) of a Bernoulli decoder from its logits (..., D), summed over pixels: shape (...).
 

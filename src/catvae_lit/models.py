@@ -12,7 +12,7 @@ __all__ = ["dropout_layer", "hidden_layer", "MLPDecoder", "check_unit_interval",
 
 
 # From book/vae.md, "The networks"
-# From book/engineering.md, "Dropout without a Bernoulli sampler", in place of the simpler version this chapter teaches
+# From book/engineering.md, "Dropout without a Bernoulli sampler", which replaces the version taught here
 def dropout_layer(p):
     """Inverted dropout with probability p, active only in training mode."""
     return Dropout(p)

@@ -147,13 +147,13 @@ def restore_model(path, device=None):
 
 
 # From book/vae.md, "Training, and keeping what was trained"
-# From book/engineering.md, "Fused Adam", in place of the simpler version this chapter teaches
+# From book/engineering.md, "Fused Adam", which replaces the version taught here
 def adam(model, lr):
     """Adam over the model's parameters, with the fused update (one pass over all of them)."""
     return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
 
 
-# From book/engineering.md, "Keeping freed memory", in place of the simpler version this chapter teaches
+# From book/engineering.md, "Keeping freed memory", which replaces the version taught here
 def training_device(device):
     """The device `fit` trains on: `device`, or the default one when it is None; on the CPU, memory is kept."""
     device = default_device(device)
