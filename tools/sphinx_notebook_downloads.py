@@ -1,11 +1,12 @@
 """A Sphinx extension that offers each chapter as a Jupyter notebook in the page's download menu.
 
-The chapters are MyST markdown notebooks. When a page is written, jupytext converts its chapter into an
-`.ipynb` (without outputs: a student runs it) beside the page's copied source in `_sources/`, and the
-page context names it as `ipynb_source`, for which sphinx-book-theme adds an ".ipynb" entry to its download
-menu. A student can then open the chapter in any Jupyter, or upload it to Colab, without the repository.
-Loaded through `sphinx: local_extensions` in _config.yml; pages that are not notebooks (no kernelspec in
-their front matter) get no entry.
+The chapters are MyST markdown notebooks. For every page that is one, the page context names
+`<page>.ipynb` as its `ipynb_source`, for which sphinx-book-theme adds an ".ipynb" entry to the download
+menu, and when the build finishes jupytext converts the chapter into that file under `_sources/`, without
+outputs: a student opens it in any Jupyter, or uploads it to Colab, and runs it. (With launch buttons on,
+the theme copies MyST-NB's executed notebook to the same place while it writes each page; the conversion
+written at the end replaces it.) Loaded through `sphinx: local_extensions` in _config.yml; pages that are
+not notebooks (no kernelspec in their front matter) get no entry.
 """
 from pathlib import Path
 
@@ -21,18 +22,24 @@ def chapter_source(app, pagename):
     return source if "kernelspec:" in front_matter else None
 
 
-def offer_notebook(app, pagename, templatename, context, doctree):
-    source = chapter_source(app, pagename)
-    if source is None:
+def name_the_notebook(app, pagename, templatename, context, doctree):
+    if chapter_source(app, pagename) is not None:
+        context["ipynb_source"] = f"{pagename}.ipynb"
+
+
+def write_notebooks(app, exception):
+    if exception is not None or app.builder.format != "html":
         return
-    name = f"{pagename}.ipynb"
-    target = Path(app.outdir) / "_sources" / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    jupytext.write(jupytext.read(source), target, fmt="ipynb")
-    context["ipynb_source"] = name
+    for pagename in sorted(app.env.found_docs):
+        source = chapter_source(app, pagename)
+        if source is not None:
+            target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            jupytext.write(jupytext.read(source), target, fmt="ipynb")
 
 
 def setup(app):
-    # Before the theme builds its header buttons (priority 501), which reads ipynb_source.
-    app.connect("html-page-context", offer_notebook, priority=500)
+    # Before the theme builds its header buttons (priority 501), which read ipynb_source.
+    app.connect("html-page-context", name_the_notebook, priority=500)
+    app.connect("build-finished", write_notebooks)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
