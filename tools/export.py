@@ -146,10 +146,10 @@ def definitions(code):
 
 def is_plain_function(node):
     """A function without decorators whose defaults are constants: it uses its module's names only when called."""
-    defaults = node.args.defaults + [d for d in node.args.kw_defaults if d is not None] \
-        if isinstance(node, ast.FunctionDef) else [None]
-    return isinstance(node, ast.FunctionDef) and not node.decorator_list \
-        and all(isinstance(default, ast.Constant) for default in defaults)
+    if not isinstance(node, ast.FunctionDef) or node.decorator_list:
+        return False
+    defaults = node.args.defaults + [default for default in node.args.kw_defaults if default is not None]
+    return all(isinstance(default, ast.Constant) for default in defaults)
 
 
 def apply_replacements(module, blocks):
