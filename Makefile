@@ -14,7 +14,7 @@ ifneq ($(wildcard ../shared/data/MNIST/raw),)
 export CATVAE_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: book test lab benchmarks export check-export notebooks chromium clean
+.PHONY: book test lab lab-not-as-root benchmarks export check-export notebooks chromium clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,7 @@ notebooks: $(VENV)/.installed
 		$(BIN)/jupytext --quiet --to ipynb -o $(NBVAL_DIR)/$$(basename $$chapter .md).ipynb $$chapter || exit 1; \
 	done
 
-# JupyterLab set up in .venv, so that no one's home folder is touched: the chapters (MyST markdown) open
+# JupyterLab set up in .venv: the chapters (MyST markdown) open
 # as notebooks through jupytext (the default viewer, in the settings overrides); the kernel is named
 # "Python 3" as in the chapters' headers, which a save would otherwise rewrite; the server's config
 # keeps markdown without front matter (README.md) free of a jupytext header when saved as a notebook.
@@ -46,12 +46,25 @@ $(VENV)/.lab: tools/jupyterlab/overrides.json tools/jupyterlab/jupyter_server_co
 	touch $@
 
 # Kernels run in book/, so a relative data folder would land there: default to the project's data/.
-# Jupyter refuses to run as root unless told, and containers and CI run as root.
+# What a session writes (runtime files, workspaces, settings changed in the interface) goes to .venv/jupyter/,
+# not to the home folder (Jupyter still reads the user's own configuration there).
+# Terminals are off: the token gives the notebooks, not a shell (LAB_OPTIONS can turn them on).
+# As root, whoever holds the token runs code as root: refused unless LAB_OPTIONS says --allow-root.
 # LAB_OPTIONS passes options on, e.g. make lab LAB_OPTIONS="--no-browser --port=8899".
-lab: $(VENV)/.lab
+JUPYTER_FILES := $(CURDIR)/$(VENV)/jupyter
+lab: lab-not-as-root $(VENV)/.lab
 	@echo "Starting JupyterLab at $(CURDIR); open the http://... address it prints below (Ctrl-C stops it)."
-	CATVAE_DATA_DIR="$${CATVAE_DATA_DIR:-$(CURDIR)/data}" $(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" \
-		$(if $(SUDO),,--allow-root) $(LAB_OPTIONS)
+	CATVAE_DATA_DIR="$${CATVAE_DATA_DIR:-$(CURDIR)/data}" \
+		JUPYTER_RUNTIME_DIR="$${JUPYTER_RUNTIME_DIR:-$(JUPYTER_FILES)/runtime}" \
+		JUPYTERLAB_WORKSPACES_DIR="$${JUPYTERLAB_WORKSPACES_DIR:-$(JUPYTER_FILES)/workspaces}" \
+		JUPYTERLAB_SETTINGS_DIR="$${JUPYTERLAB_SETTINGS_DIR:-$(JUPYTER_FILES)/settings}" \
+		$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --ServerApp.terminals_enabled=False $(LAB_OPTIONS)
+
+lab-not-as-root:
+	@if [ "$$(id -u)" = 0 ] && ! printf '%s\n' $(LAB_OPTIONS) | grep -qx -- --allow-root; then \
+		echo "make lab: refusing to run Jupyter as root, where the token would run code as root; run it as another user, or pass LAB_OPTIONS=--allow-root if you mean it" >&2; \
+		exit 2; \
+	fi
 
 # Unit tests and every chapter under nbval, then the rendered book and the chapters in JupyterLab,
 # both in headless Chromium (screenshots in _build/screenshots/).

@@ -52,5 +52,5 @@ def test_an_idx_header_announcing_huge_dimensions_is_refused(tmp_path):
     # 2^31 * 2^31 * 4 = 2^64 items: a product in int64 wraps to 0, the size of an empty file's data.
     header = bytes([0, 0, 8, 3]) + b"".join(n.to_bytes(4, "big") for n in (2**31, 2**31, 4))
     path.write_bytes(gzip.compress(header))
-    with pytest.raises(DataFileError, match="holds 0 data bytes but its header announces shape"):
+    with pytest.raises(DataFileError, match="which is cut short or holds more than the .* bytes this reader accepts"):
         read_idx(path)

@@ -69,7 +69,7 @@ def test_members_start_as_their_seeds_and_come_back_as_single_models():
 
 
 @pytest.mark.parametrize("request_, message", [
-    (lambda: EnsembleCatVAE(members=0), "at least one member"),
+    (lambda: EnsembleCatVAE(members=0), "holds 1 to 1024 members"),
     (lambda: EnsembleCatVAE.stack([]), "one or more MLPCatVAE"),
     (lambda: EnsembleCatVAE.stack([MLPCatVAE(), MLPCatVAE(hidden_dim=20)]), "built with the same arguments"),
     (lambda: EnsembleCatVAE(members=2).member(2), r"member must be in 0..1, got 2"),

@@ -8,7 +8,7 @@ from torch.func import functional_call
 from torch.nn.functional import binary_cross_entropy_with_logits
 
 from catvae_lit.losses import bernoulli_nll
-from catvae_lit.models import MLPDecoder, check_images, hidden_layer
+from catvae_lit.models import MLPDecoder, check_images, check_sizes, hidden_layer
 
 __all__ = ["AAE", "autoencoder_objective", "discriminator_objective", "AAE_OBJECTIVE"]
 
@@ -19,6 +19,7 @@ class AAE(nn.Module):
 
     def __init__(self, input_dim=784, latent_dim=20, hidden_dim=400, dropout=0.25):
         super().__init__()
+        check_sizes(input_dim=input_dim, latent_dim=latent_dim, hidden_dim=hidden_dim)
         self.config = dict(input_dim=input_dim, latent_dim=latent_dim, hidden_dim=hidden_dim, dropout=dropout)
         self.encoder = nn.Sequential(hidden_layer(input_dim, hidden_dim, dropout), nn.Linear(hidden_dim, latent_dim))
         self.decoder = MLPDecoder(latent_dim, hidden_dim, input_dim, dropout)

@@ -3,11 +3,15 @@
 """The ablation of the findings chapter: settings trained over seeds, and the scores of each run."""
 
 from concurrent.futures import ThreadPoolExecutor
+import contextlib
 import json
 from pathlib import Path
 import re
+import shlex
+import signal
 import subprocess
 import sys
+import threading
 
 from scipy.stats import ttest_ind
 import torch
@@ -18,7 +22,7 @@ from catvae_lit.losses import categorical_kl_parts, catvae_elbo, kl_gaussian_mix
 from catvae_lit.metrics import cluster_accuracy, double_softmax_cross_entropy, generated_images, generated_logits, kde_log_density, normalized_mutual_info
 from catvae_lit.training import load_checkpoint, restore_model
 
-__all__ = ["RELEASED_CODE", "released_options", "SETTINGS", "run_path", "train_command", "finished", "run_all", "run_scores", "ablation", "run_record", "mean_sd", "verdict", "FIRST_EDITION", "BERNOULLI", "CURED"]
+__all__ = ["RELEASED_CODE", "released_options", "SETTINGS", "run_path", "train_command", "run_all", "sigterm_as_interrupt", "run_scores", "ablation", "run_record", "mean_sd", "verdict", "FIRST_EDITION", "BERNOULLI", "CURED"]
 
 
 # From book/findings.md, "The settings"
@@ -64,25 +68,54 @@ def train_command(setting, dataset, seed, epochs, path, extra=()):
             "--epochs", str(epochs), "--threads", "1", "--out", str(path), "--resume", *extra, *options]
 
 
-def finished(path, epochs):
-    """Whether the run at `path` has trained `epochs` epochs and written its metadata."""
-    metadata = Path(path).with_suffix(".json")
-    return metadata.exists() and json.loads(metadata.read_text()).get("epochs_trained") == epochs
-
-
 def run_all(commands, jobs):
-    """Run the `train` commands {checkpoint path: argv}, `jobs` at a time, each logging beside its checkpoint."""
+    """Run the `train` commands {checkpoint path: argv}, `jobs` at a time, each logging beside its checkpoint;
+    if this process is stopped, by Ctrl-C or SIGTERM, so are the runs it started."""
     Path(next(iter(commands), ".")).parent.mkdir(parents=True, exist_ok=True)
+    started, stopping, guard = [], threading.Event(), threading.Lock()
 
     def run(item):
         path, command = item
         with open(Path(path).with_suffix(".log"), "a") as log:
-            return path, subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
+            with guard:  # no run starts once the stop has begun
+                if stopping.is_set():
+                    return path, None
+                process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+                started.append(process)
+            return path, process.wait()
 
-    with ThreadPoolExecutor(jobs) as pool:
-        failed = [str(Path(path).with_suffix(".log")) for path, code in pool.map(run, commands.items()) if code]
+    pool = ThreadPoolExecutor(jobs)
+    try:
+        with sigterm_as_interrupt():
+            codes = dict(pool.map(run, commands.items()))
+    finally:
+        with guard:
+            stopping.set()
+        for process in started:
+            process.terminate()  # a run that already ended ignores it
+        for process in started:
+            process.wait()
+        pool.shutdown(cancel_futures=True)
+    failed = [str(Path(path).with_suffix(".log")) for path, code in codes.items() if code]
     if failed:
         raise ValueError(f"{len(failed)} of {len(commands)} runs failed; see {', '.join(failed)}")
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """While the block runs in the main thread, SIGTERM raises KeyboardInterrupt there, as Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # From book/findings.md, "Running the ablation"
@@ -120,23 +153,27 @@ def run_scores(model, context, seed=0, batch_size=1000):
 
 
 # From book/findings.md, "Running the ablation"
-def ablation(settings, seeds, epochs, folder, contexts, jobs=2, extra=()):
+def ablation(settings, seeds, epochs, folder, contexts, finished, jobs=2, extra=()):
     """Train (or resume) every run of `settings` over `seeds` with `extra` train options, then return the
-    record of each run, scored against `contexts` {dataset: context}."""
+    record of each run, scored against `contexts` {dataset: context}. `finished(path, command)` says whether
+    the run at `path` has done what its `train` command asks, and refuses one of other settings."""
     runs = [(name, dataset, seed) for name in settings for dataset in SETTINGS[name][2] for seed in seeds]
     paths = {run: run_path(folder, *run) for run in runs}
-    run_all({paths[run]: train_command(*run, epochs, paths[run], extra) for run in runs
-             if not finished(paths[run], epochs)}, jobs)
-    return [run_record(run, paths[run], contexts[run[1]]) for run in runs]
+    commands = {run: train_command(*run, epochs, paths[run], extra) for run in runs}
+    run_all({paths[run]: commands[run] for run in runs if not finished(paths[run], commands[run])}, jobs)
+    unfinished = [str(paths[run]) for run in runs if not finished(paths[run], commands[run])]
+    if unfinished:
+        raise ValueError(f"{len(unfinished)} runs did not finish, for example {unfinished[0]}; see its .log")
+    return [run_record(run, paths[run], commands[run], contexts[run[1]]) for run in runs]
 
 
-def run_record(run, path, context):
-    """What the findings keep of one finished run."""
+def run_record(run, path, command, context):
+    """What the findings keep of one finished run, trained by `command`."""
     setting, dataset, seed = run
     history = load_checkpoint(path)["history"]
-    metadata = json.loads(Path(path).with_suffix(".json").read_text())
+    metadata = json.loads(Path(path).with_suffix(".json").read_text())  # checked by `finished`
     return {"setting": setting, "dataset": dataset, "seed": seed, "epochs": len(history),
-            "command": metadata["command"], "seconds": metadata["seconds_this_run"],
+            "command": "python -m catvae_lit " + shlex.join(command[3:]), "seconds": metadata["seconds_this_run"],
             "learning_curve": [row["test_accuracy"] for row in history if "test_accuracy" in row],
             "first_epoch": history[0], "history": history, **run_scores(restore_model(path, "cpu"), context, seed)}
 

@@ -4,9 +4,9 @@
 
 import argparse
 import contextlib
-import fcntl
 import functools
 import inspect
+import io
 import json
 import math
 import os
@@ -16,6 +16,7 @@ import shlex
 import sys
 import time
 
+from filelock import FileLock, Timeout
 from matplotlib.image import imsave
 import torch
 import torch.nn.functional as F
@@ -33,7 +34,7 @@ from catvae_lit.plots import image_grid
 from catvae_lit.recurrent import KLWarmUp, LIKELIHOODS, RecurrentCatVAE
 from catvae_lit.training import fit, fit_ensemble, load_checkpoint, model_from_checkpoint, restore_model, save_checkpoint, train_judge
 
-__all__ = ["MODELS", "catvae_weights", "OBJECTIVES", "test_scores", "run_settings", "MODEL_SETTINGS", "train", "test_monitor", "new_model", "CONSTRUCTOR_OPTIONS", "model_options", "run_metadata", "prepare_output", "training_images", "finish_run", "publish", "check_copy_target", "add_training_options", "MODEL_OPTIONS", "add_train_command", "add_publish_command", "COMMANDS", "parser", "main", "error_line", "RESUMED_SETTINGS", "bounded", "POSITIVE_INT", "POSITIVE_FLOAT", "NON_NEGATIVE_FLOAT", "SEED", "PROBABILITY", "checkpoint_path", "metadata_path", "refuse_to_replace", "write_metadata", "device_name", "read_metadata", "exclusive_output", "stale_temporaries", "resumed_metadata", "non_finite", "check_finite", "load_or_train", "add_information_options", "TABLE_1_MODELS", "PAPER_MNIST", "BANDWIDTHS", "table_1", "markdown_table", "reproduce", "add_reproduce_command", "checkpoint_model", "evaluate", "sample", "add_checkpoint_options", "png_path", "add_evaluate_command", "add_sample_command", "train_judge_command", "add_train_judge_command", "ablation_command", "scoring_context", "add_ablation_command", "add_invariance_options", "with_kl_warm_up", "RECURRENT_MODELS", "add_recurrent_options", "ENSEMBLE_MODELS", "train_ensemble", "of_member", "publish_member", "add_train_command_with_seeds", "add_publish_command_with_member"]
+__all__ = ["MODELS", "catvae_weights", "OBJECTIVES", "test_scores", "run_settings", "MODEL_SETTINGS", "train", "test_monitor", "new_model", "CONSTRUCTOR_OPTIONS", "model_options", "MODEL_ONLY_OPTIONS", "run_metadata", "prepare_output", "training_images", "finish_run", "publish", "check_copy_target", "add_training_options", "MODEL_OPTIONS", "add_train_command", "add_publish_command", "COMMANDS", "parser", "main", "error_line", "RESUMED_SETTINGS", "bounded", "POSITIVE_INT", "POSITIVE_FLOAT", "NON_NEGATIVE_FLOAT", "SEED", "PROBABILITY", "checkpoint_path", "metadata_path", "refuse_to_replace", "write_metadata", "write_json", "device_name", "METADATA_ENTRIES", "read_metadata", "check_recorded_command", "exclusive_output", "stale_temporaries", "resumed_metadata", "non_finite", "check_finite", "load_or_train", "add_information_options", "TABLE_1_MODELS", "PAPER_MNIST", "BANDWIDTHS", "table_1", "markdown_table", "reproduce", "add_reproduce_command", "NOT_SCORED", "checkpoint_model", "evaluate", "sample", "add_checkpoint_options", "png_path", "add_evaluate_command", "add_sample_command", "train_judge_command", "add_train_judge_command", "ablation_command", "earlier_records", "finished_run", "scoring_context", "add_ablation_command", "add_invariance_options", "with_kl_warm_up", "RECURRENT_MODELS", "add_recurrent_options", "ENSEMBLE_MODELS", "train_ensemble", "of_member", "publish_member", "add_train_command_with_seeds", "add_publish_command_with_member"]
 
 
 # From book/catvae_training.md, "The training command"
@@ -87,7 +88,7 @@ def train(args):
         start = time.perf_counter()
         history = fit(model, OBJECTIVES[args.model](args), training_images(args), epochs=args.epochs,
                       batch_size=args.batch_size, lr=args.lr, seed=args.seed, checkpoint=args.out, resume=resuming,
-                      device=args.device, metadata=metadata,
+                      device=args.device, metadata=metadata, overwrite=args.overwrite,
                       monitor=test_monitor(args) if hasattr(model, "prior_means") else None)
         finish_run(args, metadata, history, start, test_scores(model, args))
 
@@ -122,12 +123,22 @@ CONSTRUCTOR_OPTIONS = ["dropout"]
 
 
 def model_options(args):
-    """The constructor arguments that options set, refused for a model that does not take them."""
+    """The constructor arguments that options set, refused for a model that does not take them; so are the
+    options of MODEL_ONLY_OPTIONS set for a model that does not read them."""
     options = {key: getattr(args, key) for key in CONSTRUCTOR_OPTIONS if getattr(args, key) is not None}
     for key in options:
         if key not in inspect.signature(MODELS[args.model]).parameters:
             raise ValueError(f"--{key} applies to models with that setting, and {args.model} has none")
+    for key, off in MODEL_ONLY_OPTIONS.items():
+        if getattr(args, key, off) != off and key not in MODEL_SETTINGS.get(args.model, ()):
+            readers = [name for name, settings in MODEL_SETTINGS.items() if key in settings]
+            raise ValueError(f"--{key.replace('_', '-')} applies to {', '.join(readers)}, and {args.model} "
+                             "does not read it")
     return options
+
+
+# Options read by some models only, and the value that leaves them off (later chapters add theirs).
+MODEL_ONLY_OPTIONS = {}
 
 
 def run_metadata(args, model):
@@ -154,12 +165,12 @@ def training_images(args):
 
 
 def finish_run(args, metadata, history, start, test):
-    """Write the metadata of a finished run beside its checkpoint; fail if a test score is not finite."""
+    """Write the metadata of a finished run beside its checkpoint, unless a test score is not finite."""
+    check_finite(test, f"the test scores of {args.out}")
     metadata.update(epochs_trained=len(history), seconds_this_run=round(time.perf_counter() - start, 1),
                     final_train_terms=history[-1], test=test)
     write_metadata(args.out, metadata)
     print(json.dumps(test))
-    check_finite(test, f"the test scores of {args.out}")
 
 
 def publish(args):
@@ -167,7 +178,7 @@ def publish(args):
     check_copy_target(args)
     state = load_checkpoint(args.source)
     model = model_from_checkpoint(state, args.source)
-    metadata = {**read_metadata(args.source), "published_from": str(args.source)}
+    metadata = {**read_metadata(args.source, state), "published_from": str(args.source)}
     with exclusive_output(args.target):
         save_checkpoint(args.target, model, None, state["epoch"], state["history"], state["seed"], metadata)
         write_metadata(args.target, metadata)
@@ -306,10 +317,14 @@ def refuse_to_replace(checkpoint, overwrite, alternative=""):
 
 
 def write_metadata(checkpoint, metadata):
-    """Write the .json beside a checkpoint atomically (a temporary file renamed over it, never written through)."""
-    path = metadata_path(checkpoint)
+    """Write the .json beside a checkpoint."""
+    write_json(metadata_path(checkpoint), metadata)
+
+
+def write_json(path, data):
+    """Write `data` as JSON atomically: a temporary file renamed over `path`, never written through."""
     temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(metadata, indent=2) + "\n")
+    temporary.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")  # JSON has no NaN
     os.replace(temporary, path)
 
 
@@ -320,34 +335,71 @@ def device_name(text):
     return text
 
 
-def read_metadata(checkpoint):
-    """The .json metadata written beside a checkpoint."""
+# What every finished run's metadata holds, and of which type; `read_metadata` refuses a file without them.
+METADATA_ENTRIES = {"command": str, "dataset": str, "epochs_trained": int, "seconds_this_run": (int, float),
+                    "final_train_terms": dict, "test": (dict, list)}
+
+
+def read_metadata(checkpoint, state=None):
+    """The .json metadata written beside a checkpoint, refused unless it describes the weights of that
+    checkpoint (`state`, read when not given): a run interrupted or restarted leaves an older .json behind."""
     path = metadata_path(checkpoint)
     if not path.is_file():
-        raise FileNotFoundError(f"no metadata {path} beside {checkpoint}; it is written when `train` finishes")
-    return json.loads(path.read_text())
+        raise FileNotFoundError(f"no metadata {path} beside {checkpoint}; it is written when `train` finishes "
+                                "(finish an interrupted run with --resume)")
+    try:
+        metadata = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not readable JSON ({err}); train writes it anew when the run finishes") from err
+    state = load_checkpoint(checkpoint) if state is None else state
+    malformed = [key for key, kind in METADATA_ENTRIES.items()
+                 if not isinstance(metadata, dict) or not isinstance(metadata.get(key), kind)]
+    if malformed:
+        raise ValueError(f"{path} is not the metadata of a finished run (missing or malformed: {', '.join(malformed)})")
+    stale = [key for key, value in state["metadata"].items() if metadata.get(key) != value]
+    if metadata["epochs_trained"] != state["epoch"] or stale:
+        raise ValueError(f"{path} does not describe the weights of {checkpoint} (it says {metadata['epochs_trained']} "
+                         f"epochs, the checkpoint holds {state['epoch']}{'; differs in ' if stale else ''}"
+                         f"{', '.join(stale)}): an interrupted or restarted run left it; finish the run with "
+                         "`train ... --resume`, which writes it anew")
+    check_recorded_command(metadata, path)
+    return metadata
+
+
+def check_recorded_command(metadata, path):
+    """Refuse metadata whose command is not a catvae_lit command naming its own model, dataset and seed."""
+    try:
+        words = shlex.split(metadata["command"])
+        with contextlib.redirect_stderr(io.StringIO()):  # argparse prints its complaint before exiting
+            args = parser().parse_args(words[3:]) if words[:3] == ["python", "-m", "catvae_lit"] else None
+    except (ValueError, SystemExit):  # unbalanced quotes, or arguments that the command line refuses
+        args = None
+    seeds = (getattr(args, "seeds", None) or [getattr(args, "seed", None)]) if args else []
+    recorded_seeds = metadata.get("seeds", [metadata.get("seed")])
+    if args is None or any(getattr(args, key, metadata.get(key)) != metadata.get(key) for key in ("model", "dataset")) \
+            or not isinstance(recorded_seeds, list) or any(seed not in seeds for seed in recorded_seeds):
+        raise ValueError(f"{path} records the command {metadata['command'][:200]!r}, which is not a catvae_lit "
+                         "command that trains its model, dataset and seed; the file was not written by catvae_lit")
 
 
 @contextlib.contextmanager
 def exclusive_output(checkpoint):
     """Hold a lock on `checkpoint` for a whole run, so that a second run onto it fails at once, and remove the
-    temporary files of saves that a killed run left behind."""
-    lock = Path(f"{checkpoint}.lock")
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    busy = ValueError(f"another run is writing {checkpoint} (it holds {lock}); wait for it, or choose another --out")
-    with open(lock, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the system releases it if the process dies
-        except BlockingIOError:
-            raise busy from None
-        if not lock.exists() or lock.stat().st_ino != os.fstat(handle.fileno()).st_ino:
-            raise busy  # the run before this one removed the lock file just as we opened it
-        try:
-            for stale in stale_temporaries(checkpoint):
-                stale.unlink()
-            yield
-        finally:
-            lock.unlink()
+    temporary files of saves that a killed run left behind. The lock is `filelock`'s, which works on Linux,
+    macOS and Windows; the system releases it when the process dies, and its empty file may stay behind."""
+    Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(f"{checkpoint}.lock", timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise ValueError(f"another run is writing {checkpoint} (it holds {lock.lock_file}); wait for it, or "
+                         "choose another --out") from None
+    try:
+        for stale in stale_temporaries(checkpoint):
+            stale.unlink()
+        yield
+    finally:
+        lock.release()
 
 
 def stale_temporaries(checkpoint):
@@ -372,6 +424,8 @@ def resumed_metadata(checkpoint, metadata):
     if state["epoch"] > metadata["epochs"]:
         raise ValueError(f"{checkpoint} has trained {state['epoch']} epochs already; ask for --epochs "
                          f"{state['epoch']} or more")
+    if state["epoch"] == metadata["epochs"]:
+        return stored  # nothing left to train: the run stays as it was recorded
     resumed = {"from_epoch": state["epoch"], "command": metadata["command"], "lr": metadata["lr"]}
     return {**stored, "epochs": metadata["epochs"], "lr": metadata["lr"], "out": metadata["out"],
             "resumed": [*stored.get("resumed", []), resumed]}
@@ -521,7 +575,8 @@ def add_reproduce_command(commands):
     add_training_options(run)
     run.add_argument("--out", type=Path, default=Path("runs"), help="folder for the checkpoints and results")
     run.add_argument("--kde-images", type=POSITIVE_INT, default=60_000, help="training images in the KDE")
-    run.add_argument("--samples", type=POSITIVE_INT, default=10_000, help="generated samples (and test images) scored")
+    run.add_argument("--samples", type=bounded(int, 0, True, high=100_001), default=10_000,
+                     help="generated samples (and test images) scored, at most 100,000")
     run.add_argument("--folds", type=bounded(int, 1, strict=True), default=5,
                      help="cross-validation folds for the bandwidth (at least 2)")
     run.set_defaults(func=reproduce)
@@ -531,9 +586,15 @@ COMMANDS["reproduce"] = add_reproduce_command
 
 
 # From book/evaluation.md, "Scoring and sampling any checkpoint"
+# Classes of checkpoints that evaluate and sample do not read, and what to do instead; later sections add theirs.
+NOT_SCORED = {}
+
+
 def checkpoint_model(args):
     """The model at args.checkpoint, and the arguments `test_scores` needs, from its metadata or the options."""
     state = load_checkpoint(args.checkpoint)
+    if state["model_class"] in NOT_SCORED:
+        raise ValueError(f"{args.checkpoint} holds a {state['model_class']}: {NOT_SCORED[state['model_class']]}")
     name = args.model or state["metadata"].get("model")
     if name not in MODELS:
         raise ValueError(f"{args.checkpoint} does not say which model it holds (found {name!r}); "
@@ -552,6 +613,7 @@ def checkpoint_model(args):
 def evaluate(args):
     """Print the test scores of a checkpoint as JSON."""
     model, settings = checkpoint_model(args)
+    torch.manual_seed(args.seed)  # the test ELBO's draws of z
     scores = test_scores(model, settings)
     if hasattr(model, "prior_means"):
         categories, logits = generated_logits(model, args.samples, torch.Generator().manual_seed(args.seed))
@@ -564,6 +626,8 @@ def evaluate(args):
 @torch.no_grad()
 def sample(args):
     """Write a PNG grid of samples: a row per category for a CatVAE, ten rows otherwise."""
+    if args.out.exists() and not args.overwrite:
+        raise ValueError(f"{args.out} exists; pass --overwrite to replace it")
     model, _ = checkpoint_model(args)
     generator = torch.Generator().manual_seed(args.seed)
     if hasattr(model, "prior_means"):
@@ -571,6 +635,8 @@ def sample(args):
         images = model.sample(categories.to(model.prior_means.device), generator)
     else:
         images = model.sample(10 * args.per_row, generator)
+    if not images.isfinite().all():
+        raise FloatingPointError(f"the samples of {args.checkpoint} are not finite: nothing was written")
     imsave(args.out, image_grid(images, args.per_row), cmap="gray_r", vmin=0, vmax=1)
     print(f"wrote {args.out}")
 
@@ -579,7 +645,7 @@ def add_checkpoint_options(run):
     run.add_argument("checkpoint", type=Path, help="a checkpoint written by train, reproduce or publish")
     run.add_argument("--model", choices=sorted(MODELS), default=None, help="when the metadata does not say")
     run.add_argument("--dataset", choices=DATASETS, default=None, help="when the metadata does not say")
-    run.add_argument("--seed", type=int, default=0, help="seed of the generated samples")
+    run.add_argument("--seed", type=int, default=0, help="seed of the generated samples and the test ELBO's draws")
     run.add_argument("--device", type=device_name, default=None,
                      help="cpu, cuda or cuda:N; when not given, CUDA if available")
     run.add_argument("--data-dir", default=None, help="folder holding MNIST/raw; when not given, $CATVAE_DATA_DIR or ./data")
@@ -597,7 +663,8 @@ def add_evaluate_command(commands):
     run = commands.add_parser("evaluate", help=text, description=text,
                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_checkpoint_options(run)
-    run.add_argument("--samples", type=POSITIVE_INT, default=10_000, help="generated samples for the cross-entropy")
+    run.add_argument("--samples", type=bounded(int, 0, True, high=100_001), default=10_000,
+                     help="generated samples for the cross-entropy (at most 100,000)")
     run.set_defaults(func=evaluate)
 
 
@@ -607,7 +674,8 @@ def add_sample_command(commands):
                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_checkpoint_options(run)
     run.add_argument("--out", type=png_path, required=True, help="the PNG file to write")
-    run.add_argument("--per-row", type=POSITIVE_INT, default=8, help="samples per row")
+    run.add_argument("--per-row", type=bounded(int, 0, True, high=101), default=8, help="samples per row (at most 100)")
+    run.add_argument("--overwrite", action="store_true", help="replace a file that exists at --out")
     run.set_defaults(func=sample)
 
 
@@ -651,26 +719,73 @@ def add_train_judge_command(commands):
 
 
 COMMANDS["train-judge"] = add_train_judge_command
+NOT_SCORED["Judge"] = ("a classifier of images, which evaluate and sample do not read; its test accuracy is "
+                       "in the .json beside it")
 
 
 # From book/findings.md, "Running the ablation"
 def ablation_command(args):
-    """Run the ablation and write its records to OUT/ablation.json."""
+    """Run the ablation and add its records to OUT/ablation.json, in place of earlier records of the same runs."""
     unknown = [name for name in args.settings if name not in SETTINGS]
     if unknown:
         raise ValueError(f"unknown settings {unknown}; expected names among {sorted(SETTINGS)}")
+    for option, values in (("--settings", args.settings), ("--seeds", args.seeds)):
+        repeated = sorted({value for value in values if values.count(value) > 1})
+        if repeated:
+            raise ValueError(f"{option} names {repeated} more than once; each run is trained and counted once")
     if args.jobs > os.cpu_count():
         print(f"note: {args.jobs} jobs on {os.cpu_count()} cores will slow each other down", flush=True)
     start = time.perf_counter()
+    study = args.out / "ablation.json"
+    earlier = earlier_records(study, args.epochs, args.subset)  # fails before training, as the contexts do
     datasets = {dataset for name in args.settings for dataset in SETTINGS[name][2]}
-    contexts = {dataset: scoring_context(dataset, args.data_dir) for dataset in datasets}  # fails before training
+    contexts = {dataset: scoring_context(dataset, args.data_dir) for dataset in datasets}
     extra = [*(["--subset", str(args.subset)] if args.subset else []),
              *(["--data-dir", str(args.data_dir)] if args.data_dir else [])]
-    records = ablation(args.settings, args.seeds, args.epochs, args.out, contexts, args.jobs, extra)
-    result = {"command": "python -m catvae_lit " + shlex.join(args.argv), "epochs": args.epochs, "seeds": args.seeds,
-              "subset": args.subset, "seconds": round(time.perf_counter() - start, 1), "runs": records}
-    (args.out / "ablation.json").write_text(json.dumps(result, indent=2) + "\n")
+    records = ablation(args.settings, args.seeds, args.epochs, args.out, contexts, finished_run, args.jobs, extra)
     check_finite(records, "the ablation's scores")
+    new = {(record["setting"], record["dataset"], record["seed"]) for record in records}
+    runs = [record for record in earlier if (record["setting"], record["dataset"], record["seed"]) not in new]
+    runs += records
+    write_json(study, {"command": "python -m catvae_lit " + shlex.join(args.argv), "epochs": args.epochs,
+                       "seeds": sorted({run["seed"] for run in runs}), "subset": args.subset,
+                       "seconds": round(time.perf_counter() - start, 1), "runs": runs})
+
+
+def earlier_records(study, epochs, subset):
+    """The runs that an existing ablation.json records, which a new ablation keeps beside its own; refused
+    when that study trained for other epochs or on another subset (one file, one budget)."""
+    if not study.exists():
+        return []
+    try:
+        result = json.loads(study.read_text())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError(f"{study} is not readable JSON ({err}); move it away to start a new study") from err
+    keys = {"setting", "dataset", "seed"}
+    if not (isinstance(result, dict) and isinstance(result.get("runs"), list)
+            and all(isinstance(run, dict) and keys <= run.keys() for run in result["runs"])):
+        raise ValueError(f"{study} is not an ablation's record (a list of runs); move it away to start a new study")
+    if (result.get("epochs"), result.get("subset")) != (epochs, subset):
+        raise ValueError(f"{study} records runs of {result.get('epochs')} epochs on the subset {result.get('subset')}, "
+                         f"and this ablation asks for {epochs} epochs on the subset {subset}; one file holds one "
+                         "budget: choose another --out")
+    return result["runs"]
+
+
+def finished_run(path, command):
+    """Whether the run at `path` has done all that its `train` command asks, its metadata written; a run
+    begun with other settings, or trained for more epochs, is refused with the list of differences."""
+    if not path.exists():
+        return False
+    args = parser().parse_args(command[3:])
+    args.argv = command[3:]
+    resumed_metadata(path, run_metadata(args, MODELS[args.model](**model_options(args))))  # raises on a mismatch
+    state = load_checkpoint(path)
+    try:
+        read_metadata(path, state)
+    except (ValueError, OSError):  # an interrupted run's: `train --resume` finishes it and writes it anew
+        return False
+    return state["epoch"] == args.epochs
 
 
 def scoring_context(dataset, data_dir=None):
@@ -688,7 +803,8 @@ def add_ablation_command(commands):
         "ablation", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         help="train every setting (findings and sequential chapters) over seeds, resumably, and score each run",
         description="Train each setting on its datasets for each seed with `train --resume` (JOBS single-thread "
-                    "processes at a time), score every run on the test split, and write OUT/ablation.json.")
+                    "processes at a time), score every run on the test split, and add the records to "
+                    "OUT/ablation.json (in place of earlier records of the same runs).")
     run.add_argument("--settings", nargs="+", default=list(SETTINGS), metavar="NAME",
                      help=f"settings to run, among: {'; '.join(SETTINGS)}")
     run.add_argument("--seeds", type=SEED, nargs="+", default=[0, 1, 2])
@@ -734,7 +850,7 @@ def with_kl_warm_up(make_objective):
         done = load_checkpoint(args.out)["epoch"] * batches if args.resume and args.out.exists() else 0
         at_ramp = lambda ramp: make_objective(argparse.Namespace(
             **{**vars(args), "beta_cont": ramp * args.beta_cont, "beta_cat": ramp * args.beta_cat}))
-        return KLWarmUp(at_ramp, round(args.kl_warm_up * batches), done)
+        return KLWarmUp(at_ramp, max(1, round(args.kl_warm_up * batches)), done)
     return make
 
 
@@ -747,12 +863,13 @@ for name, (objective, free_prior) in RECURRENT_MODELS.items():
     MODEL_SETTINGS[name] = (*MODEL_SETTINGS.get(objective, ()), "kl_warm_up")
 CONSTRUCTOR_OPTIONS.extend(key for key in ["likelihood"] if key not in CONSTRUCTOR_OPTIONS)
 RESUMED_SETTINGS.extend(key for key in ["likelihood", "kl_warm_up"] if key not in RESUMED_SETTINGS)
+MODEL_ONLY_OPTIONS["kl_warm_up"] = 0.0
 
 
 def add_recurrent_options(command):
     command.add_argument("--likelihood", choices=sorted(LIKELIHOODS), default=None,
                          help="the decoder's -log p(x|z) (recurrent models); when not given, bernoulli")
-    command.add_argument("--kl-warm-up", type=NON_NEGATIVE_FLOAT, default=0.0, metavar="EPOCHS",
+    command.add_argument("--kl-warm-up", type=bounded(float, 0, False, high=10_000), default=0.0, metavar="EPOCHS",
                          help="raise the KL weights linearly from 0 over this many epochs (recurrent models)")
 
 
@@ -762,6 +879,8 @@ MODEL_OPTIONS["recurrent"] = add_recurrent_options
 # From book/ensembles.md, "The command line"
 ENSEMBLE_MODELS = ("catvae", "infocatvae")
 RESUMED_SETTINGS.append("seeds")
+NOT_SCORED["EnsembleCatVAE"] = ("an ensemble, whose members evaluate and sample read one at a time: write member I "
+                                "as a model of its own with `publish CHECKPOINT MEMBER.pt --member I`, then use MEMBER.pt")
 
 
 def train_ensemble(args):
@@ -777,7 +896,7 @@ def train_ensemble(args):
         start = time.perf_counter()
         history = fit_ensemble(ensemble, OBJECTIVES[args.model](args), training_images(args), args.epochs,
                                args.seeds, batch_size=args.batch_size, lr=args.lr, checkpoint=args.out,
-                               resume=resuming, device=args.device, metadata=metadata)
+                               resume=resuming, device=args.device, metadata=metadata, overwrite=args.overwrite)
         test = [test_scores(ensemble.member(i), args) for i in range(len(args.seeds))]
         finish_run(args, metadata, history, start, test)
 
@@ -797,12 +916,17 @@ def publish_member(args):
     if not isinstance(ensemble, EnsembleCatVAE):
         raise ValueError(f"{args.source} holds a single {type(ensemble).__name__}; --member picks a member of an ensemble")
     model = ensemble.member(args.member)
-    metadata = read_metadata(args.source)
+    metadata = read_metadata(args.source, state)
+    members = ensemble.config["members"]
+    if not (isinstance(state["seed"], list) and isinstance(metadata["test"], list)
+            and len(state["seed"]) == len(metadata["test"]) == members):
+        raise ValueError(f"{args.source} does not hold one seed and one test score per member of its {members}; "
+                         "it was not written by `train --seeds`")
     per_member = ("seeds", "test", "final_train_terms")
-    seed = metadata["seeds"][args.member]
+    seed = state["seed"][args.member]
     metadata = {**{key: value for key, value in metadata.items() if key not in per_member},
                 "seed": seed, "test": metadata["test"][args.member],
-                "final_train_terms": of_member(metadata["final_train_terms"], args.member),
+                "final_train_terms": of_member(state["history"][-1], args.member),
                 "member": args.member, "published_from": str(args.source)}
     history = [of_member(row, args.member) for row in state["history"]]
     with exclusive_output(args.target):

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["DataFileError", "read_idx", "DATASETS", "IDX_FILES", "data_root", "load_mnist", "as_sequences", "random_affine", "random_stroke", "slant_and_stroke", "AUGMENTATIONS"]
+__all__ = ["DataFileError", "MAX_IDX_BYTES", "read_idx", "DATASETS", "IDX_FILES", "data_root", "load_mnist", "as_sequences", "random_affine", "random_stroke", "slant_and_stroke", "AUGMENTATIONS"]
 
 
 # From book/data.md, "Reading the IDX format"
@@ -20,26 +20,32 @@ class DataFileError(ValueError):
     """A dataset file exists but cannot be read as the IDX data it should hold."""
 
 
+# The largest file the book reads, MNIST's training images, holds 47,040,000 bytes; a header announcing more
+# than this limit belongs to another or a forged file, refused before anything is decompressed.
+MAX_IDX_BYTES = 2**28
+
+
 def read_idx(path):
     """The array stored in a gzip-compressed IDX file of unsigned bytes."""
     path = Path(path)
     try:
         with gzip.open(path, "rb") as handle:
-            raw = handle.read()
+            magic = handle.read(4)
+            if len(magic) < 4 or magic[:3] != b"\x00\x00\x08":
+                raise DataFileError(f"{path} does not start with an IDX header of unsigned bytes; is it the right file?")
+            dimensions = handle.read(4 * magic[3])
+            shape = tuple(int.from_bytes(dimensions[i: i + 4], "big") for i in range(0, len(dimensions), 4))
+            size = math.prod(shape)  # Python integers: no overflow from a forged header
+            if len(shape) != magic[3] or size > MAX_IDX_BYTES:
+                raise DataFileError(f"{path}: its header announces shape {shape}, which is cut short or holds more "
+                                    f"than the {MAX_IDX_BYTES} bytes this reader accepts; is it the right file?")
+            data = handle.read(size + 1)  # decompress no further than one byte past what the header announces
     except (OSError, EOFError, zlib.error) as err:
         raise DataFileError(f"{path} is not a complete gzip file ({err}); delete it and fetch it again") from err
-    if len(raw) < 4 or raw[:3] != b"\x00\x00\x08":
-        raise DataFileError(f"{path} does not start with an IDX header of unsigned bytes; is it the right file?")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    if len(raw) != header + math.prod(shape):  # Python integers: no overflow from a forged header
-        raise DataFileError(f"{path} holds {len(raw) - header} data bytes but its header announces shape {shape}; "
-                            "the file is truncated or corrupt: delete it and fetch it again")
-    try:
-        return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
-    except ValueError as err:  # a shape with a zero and dimensions too large for numpy's index type
-        raise DataFileError(f"{path}: its header announces shape {shape}, which numpy cannot hold ({err})") from err
+    if len(data) != size:
+        raise DataFileError(f"{path} holds {'more' if len(data) > size else len(data)} data bytes but its header "
+                            f"announces shape {shape}; the file is truncated or corrupt: delete it and fetch it again")
+    return np.frombuffer(data, dtype=np.uint8).reshape(shape)
 
 
 # From book/data.md, "Finding and loading a dataset"
@@ -79,7 +85,7 @@ def load_mnist(split="train", dataset="MNIST", root=None, download=True):
     root = data_root(root)
     raw = root / dataset / "raw"
     expected = [name for pair in IDX_FILES.values() for name in pair]
-    if any(not (raw / name).exists() for name in expected) and download:
+    if all(not (raw / name).exists() for name in expected) and download:  # never mix in a partial download
         _try_download(dataset, root)
     missing = [name for name in expected if not (raw / name).exists()]
     if missing:
@@ -92,6 +98,9 @@ def load_mnist(split="train", dataset="MNIST", root=None, download=True):
     if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != images.shape[:1]:
         raise DataFileError(f"{raw}: images of shape {images.shape} and labels of shape {labels.shape} "
                             "do not form a dataset of 28 x 28 images with one label each")
+    if labels.size and labels.max() > 9:
+        raise DataFileError(f"{raw / label_file} holds the label {labels.max()}, and {dataset} has the labels 0 "
+                            "to 9; is it the right file?")
     images = torch.from_numpy(images.reshape(len(images), 784).astype(np.float32) / 255.0)
     return images, torch.from_numpy(labels.astype(np.int64))
 

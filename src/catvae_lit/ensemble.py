@@ -36,8 +36,8 @@ class EnsembleCatVAE(MLPCatVAE):
 
     def __init__(self, members=3, input_dim=784, num_classes=10, latent_dim=20, hidden_dim=400, dropout=0.25,
                  scale=2.0):
-        if members < 1:
-            raise ValueError(f"an ensemble needs at least one member, got {members}")
+        if not 1 <= members <= 1024:  # initialised member by member: a forged count must not loop for hours
+            raise ValueError(f"an ensemble holds 1 to 1024 members, got {members}")
         super().__init__(input_dim, num_classes, latent_dim, hidden_dim, dropout, scale)
         self.config = {"members": members, **self.config}
         for name, module in list(self.named_modules()):

@@ -5,7 +5,7 @@
 import torch
 from torch import nn
 
-from catvae_lit.models import check_images
+from catvae_lit.models import check_images, check_sizes
 
 __all__ = ["Judge", "judge_labels", "judged_categories", "purity"]
 
@@ -16,6 +16,7 @@ class Judge(nn.Module):
 
     def __init__(self, num_classes=10):
         super().__init__()
+        check_sizes(num_classes=num_classes)
         self.config = dict(num_classes=num_classes)
         self.net = nn.Sequential(
             nn.Unflatten(1, (1, 28, 28)),

@@ -8,7 +8,7 @@ from torch import nn
 from catvae_lit.losses import bernoulli_nll, reparameterize
 from catvae_lit.prior import orthogonal_means
 
-__all__ = ["dropout_layer", "hidden_layer", "MLPDecoder", "check_unit_interval", "check_images", "VAE", "all_categories", "category_indices", "MLPCatVAE", "Dropout"]
+__all__ = ["dropout_layer", "hidden_layer", "MLPDecoder", "check_sizes", "check_unit_interval", "check_images", "VAE", "all_categories", "category_indices", "MLPCatVAE", "Dropout"]
 
 
 # From book/vae.md, "The networks"
@@ -34,6 +34,14 @@ class MLPDecoder(nn.Module):
         return self.net(z)
 
 
+def check_sizes(**sizes):
+    """Raise a clear error unless every size (of a layer, a code, a sequence) is a positive integer."""
+    bad = [f"{name}={value!r}" for name, value in sizes.items()
+           if isinstance(value, bool) or not isinstance(value, int) or value < 1]
+    if bad:
+        raise ValueError(f"sizes must be positive integers, got {', '.join(bad)}")
+
+
 def check_unit_interval(x):
     """Raise a clear error unless every value of the tensor x is in [0, 1]."""
     outside = x[~((x >= 0) & (x <= 1))]  # NaN fails both comparisons, so it counts as outside
@@ -55,6 +63,7 @@ class VAE(nn.Module):
 
     def __init__(self, input_dim=784, latent_dim=20, hidden_dim=400, dropout=0.25):
         super().__init__()
+        check_sizes(input_dim=input_dim, latent_dim=latent_dim, hidden_dim=hidden_dim)
         self.config = dict(input_dim=input_dim, latent_dim=latent_dim, hidden_dim=hidden_dim, dropout=dropout)
         self.body = hidden_layer(input_dim, hidden_dim, dropout)
         self.mu_head = nn.Linear(hidden_dim, latent_dim)
@@ -116,6 +125,7 @@ class MLPCatVAE(nn.Module):
 
     def __init__(self, input_dim=784, num_classes=10, latent_dim=20, hidden_dim=400, dropout=0.25, scale=2.0):
         super().__init__()
+        check_sizes(input_dim=input_dim, num_classes=num_classes, latent_dim=latent_dim, hidden_dim=hidden_dim)
         self.config = dict(input_dim=input_dim, num_classes=num_classes, latent_dim=latent_dim,
                            hidden_dim=hidden_dim, dropout=dropout, scale=scale)
         self.register_buffer("prior_means", orthogonal_means(num_classes, latent_dim, scale))

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from catvae_lit.losses import bernoulli_nll
-from catvae_lit.models import all_categories, category_indices, check_images
+from catvae_lit.models import all_categories, category_indices, check_images, check_sizes
 from catvae_lit.prior import orthogonal_means
 
 __all__ = ["LIKELIHOODS", "RecurrentCatVAE", "KLWarmUp"]
@@ -27,6 +27,8 @@ class RecurrentCatVAE(nn.Module):
     def __init__(self, steps=28, features=28, num_classes=10, latent_dim=20, hidden_dim=128, scale=2.0,
                  free_prior=False, likelihood="bernoulli"):
         super().__init__()
+        check_sizes(steps=steps, features=features, num_classes=num_classes, latent_dim=latent_dim,
+                    hidden_dim=hidden_dim)
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"unknown likelihood {likelihood!r}: expected one of {sorted(LIKELIHOODS)}")
         self.config = dict(steps=steps, features=features, num_classes=num_classes, latent_dim=latent_dim,

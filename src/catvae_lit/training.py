@@ -3,6 +3,7 @@
 """Training loop, checkpoints, and resuming an interrupted run."""
 
 import ctypes
+import hashlib
 import inspect
 import math
 import os
@@ -21,7 +22,7 @@ from catvae_lit.judge import Judge
 from catvae_lit.models import MLPCatVAE, VAE
 from catvae_lit.recurrent import RecurrentCatVAE
 
-__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_ENTRIES", "MODEL_CLASSES", "save_checkpoint", "load_checkpoint", "is_plain_data", "load_weights", "check_config", "model_from_checkpoint", "restore_model", "adam", "training_device", "epoch_order", "fit", "start_training", "resume_training", "divergence_error", "train_judge", "keep_freed_memory", "fit_ensemble"]
+__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_ENTRIES", "OPTIONAL_ENTRIES", "MODEL_CLASSES", "save_checkpoint", "load_checkpoint", "is_plain_data", "load_weights", "check_weights_fit", "check_config", "model_from_checkpoint", "restore_model", "adam", "training_device", "epoch_order", "fit", "data_fingerprint", "start_training", "resume_training", "ADAM_SETTINGS", "adam_settings", "check_adam_state", "divergence_error", "train_judge", "keep_freed_memory", "fit_ensemble"]
 
 
 # From book/vae.md, "Training, and keeping what was trained"
@@ -30,12 +31,15 @@ CHECKPOINT_FORMAT = 1
 CHECKPOINT_ENTRIES = {"format": int, "model_class": str, "model_config": dict, "model_state": dict,
                       "optimizer_state": (dict, type(None)), "epoch": int, "history": list,
                       "seed": (int, list, type(None)), "torch_rng": torch.Tensor, "metadata": dict}
+# Entries that checkpoints written by `fit` hold, and older ones may lack: the fingerprint of the training data.
+OPTIONAL_ENTRIES = {"data": dict}
 # The classes that restore_model builds, by the name a checkpoint gives; each chapter adds the models it defines.
 MODEL_CLASSES = {"VAE": VAE}
 
 
-def save_checkpoint(path, model, optimizer=None, epoch=0, history=(), seed=None, metadata=None):
-    """Write a checkpoint atomically: to a temporary file in the same folder, then renamed over `path`."""
+def save_checkpoint(path, model, optimizer=None, epoch=0, history=(), seed=None, metadata=None, data=None):
+    """Write a checkpoint atomically: to a temporary file in the same folder, then renamed over `path`.
+    `data` is the fingerprint of the training images, which a resumed run must train on too."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {
@@ -49,6 +53,7 @@ def save_checkpoint(path, model, optimizer=None, epoch=0, history=(), seed=None,
         "seed": seed,
         "torch_rng": torch.get_rng_state(),
         "metadata": metadata or {},
+        **({"data": data} if data is not None else {}),
     }
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
@@ -72,15 +77,17 @@ def load_checkpoint(path):
         # weights_only: the unpickler builds tensors and plain containers only, never calls what a file names
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        lines = str(err).split("WeightsUnpickler error:")[-1].strip().splitlines() or [type(err).__name__]
-        detail = lines[0].split(". ")[0]
-        code = re.match(r"Unsupported global: GLOBAL (\S+)", detail)
-        reason = f"it asks for {code.group(1)}, and only tensors and plain data are read" if code else detail
+        code = re.search(r"GLOBAL ([\w.]+)", str(err))  # the callable a pickle names, in any torch's wording
+        first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        reason = f"it asks for {code.group(1)}, and only tensors and plain data are read" if code else first_line
         raise ValueError(f"{path} is not a readable checkpoint ({reason})") from err
     malformed = [key for key, kind in CHECKPOINT_ENTRIES.items()
                  if not isinstance(state, dict) or key not in state or not isinstance(state[key], kind)]
+    malformed += [key for key, kind in OPTIONAL_ENTRIES.items()
+                  if isinstance(state, dict) and key in state and not isinstance(state[key], kind)]
     if not malformed:  # the records that end up in JSON must be plain data, the weights tensors named by strings
-        malformed = [key for key in ("history", "metadata", "model_config") if not is_plain_data(state[key])]
+        malformed = [key for key in ("history", "metadata", "model_config", "data")
+                     if not is_plain_data(state.get(key))]
         if not all(isinstance(name, str) and isinstance(value, torch.Tensor)
                    for name, value in state["model_state"].items()):
             malformed.append("model_state")
@@ -104,16 +111,32 @@ def is_plain_data(value):
 
 
 def load_weights(model, state, path="checkpoint"):
-    """Load a checkpoint's weights into `model`, refusing one saved from another architecture."""
+    """Load a checkpoint's weights into `model`, refusing one saved from another architecture or diverged."""
     found = (state["model_class"], state["model_config"])
     if found != (type(model).__name__, model.config):
         raise ValueError(f"{path} holds a {found[0]}{found[1]}, not a {type(model).__name__}{model.config}; "
                          "build the model with the checkpoint's arguments, or use restore_model")
-    try:
-        model.load_state_dict(state["model_state"])
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(f"{path}: its weights do not fit a {found[0]}{found[1]} ({str(err).splitlines()[0]})") from err
+    check_weights_fit(model, state["model_state"], path)
+    not_finite = [name for name, value in state["model_state"].items()
+                  if value.is_floating_point() and not value.isfinite().all()]
+    if not_finite:
+        raise ValueError(f"{path} holds infinite or NaN weights; it cannot be resumed or used "
+                         f"({', '.join(not_finite[:3])}): the run diverged before it was saved")
+    model.load_state_dict(state["model_state"])
     return model
+
+
+def check_weights_fit(model, weights, path="checkpoint"):
+    """Refuse `weights` {name: tensor} whose names or shapes are not those of `model`'s, saying which."""
+    expected = {name: tuple(value.shape) for name, value in model.state_dict().items()}
+    found = {name: tuple(value.shape) for name, value in weights.items()}
+    problems = ([f"{name} is missing" for name in expected if name not in found]
+                + [f"{name} is not the model's" for name in found if name not in expected]
+                + [f"{name} has shape {found[name]} where the model's has {shape}"
+                   for name, shape in expected.items() if name in found and found[name] != shape])
+    if problems:
+        raise ValueError(f"{path}: its weights do not fit a {type(model).__name__}{model.config} "
+                         f"({'; '.join(problems[:3])}{'; ...' if len(problems) > 3 else ''})")
 
 
 def check_config(model_class, config, path="checkpoint"):
@@ -134,10 +157,12 @@ def model_from_checkpoint(state, path="checkpoint"):
                          f"restores ({', '.join(MODEL_CLASSES)}); restore it with the code that trained it")
     check_config(model_class, state["model_config"], path)
     try:
-        model = model_class(**state["model_config"])
+        with torch.device("meta"):  # shapes without memory: a forged config cannot make us allocate its model
+            outline = model_class(**state["model_config"])
     except (ValueError, RuntimeError, TypeError, OverflowError) as err:
         raise ValueError(f"{path}: cannot build a {model_class.__name__} from {state['model_config']} ({err})") from err
-    return load_weights(model, state, path)
+    check_weights_fit(outline, state["model_state"], path)
+    return load_weights(model_class(**state["model_config"]), state, path)
 
 
 def restore_model(path, device=None):
@@ -169,7 +194,7 @@ def epoch_order(n, seed, epoch, device):
 
 
 def fit(model, objective, images, epochs, batch_size=128, lr=1e-3, seed=0, checkpoint=None,
-        resume=False, device=None, progress=True, metadata=None, monitor=None):
+        resume=False, device=None, progress=True, metadata=None, monitor=None, overwrite=False):
     """Train `model` with Adam on `images` (N, ...) for `epochs` epochs in total; return the history.
 
     `objective(model, batch)` returns a dictionary of scalar tensors with a "loss"
@@ -178,11 +203,15 @@ def fit(model, objective, images, epochs, batch_size=128, lr=1e-3, seed=0, check
     the objectives return (terms of the same name are added). With `checkpoint`, the state is
     saved after every epoch; with `resume=True` and an existing checkpoint,
     training continues from it with the learning rate `lr` and, if `lr` is that of
-    the checkpoint, gives the same result as an uninterrupted run with the same seed.
+    the checkpoint, gives the same result as an uninterrupted run with the same seed
+    (another seed or other images are refused). An existing checkpoint is otherwise
+    refused, unless `overwrite=True` lets the run replace it.
     `monitor(model)`, if given, returns more numbers for each epoch's row of the history (a test
     accuracy, say, for learning curves); one that draws no random numbers leaves the training unchanged.
     """
-    device, optimizer, history = start_training(model, epochs, batch_size, lr, seed, checkpoint, resume, device)
+    data = data_fingerprint(images)
+    device, optimizer, history = start_training(model, epochs, batch_size, lr, seed, checkpoint, resume, device,
+                                                overwrite, data)
     start = saved = len(history)
     objectives = objective if isinstance(objective, (list, tuple)) else [objective]
     images = images.to(device)
@@ -209,28 +238,38 @@ def fit(model, objective, images, epochs, batch_size=128, lr=1e-3, seed=0, check
         if not all(parameter.isfinite().all() for parameter in model.parameters()):
             raise divergence_error("the weights became infinite or NaN", epoch + 1, checkpoint, saved)
         if checkpoint is not None:
-            save_checkpoint(checkpoint, model, optimizer, epoch + 1, history, seed, metadata)
+            save_checkpoint(checkpoint, model, optimizer, epoch + 1, history, seed, metadata, data)
             saved = epoch + 1
     bar.close()
     return history
 
 
-def start_training(model, epochs, batch_size, lr, seed, checkpoint, resume, device):
+def data_fingerprint(images):
+    """What identifies a run's training images: their shape, and a hash of their values in their order."""
+    values = images.detach().cpu().contiguous().numpy()
+    return {"shape": list(values.shape), "blake2b": hashlib.blake2b(values, digest_size=16).hexdigest()}
+
+
+def start_training(model, epochs, batch_size, lr, seed, checkpoint, resume, device, overwrite=False, data=None):
     """Check the settings, move `model` to its device, seed the random numbers, and return the device,
     an optimizer and the history so far: empty, or that of `checkpoint` when resuming it."""
     if epochs < 1 or batch_size < 1 or lr <= 0:
         raise ValueError(f"need epochs >= 1, batch_size >= 1 and lr > 0; got {epochs}, {batch_size}, {lr}")
+    if checkpoint is not None and Path(checkpoint).exists() and not (resume or overwrite):
+        raise ValueError(f"{checkpoint} exists; pass resume=True to continue that run or overwrite=True to "
+                         "replace it")
     device = training_device(device)
     model.to(device)
     optimizer = adam(model, lr)
-    torch.manual_seed(seed)
-    history = resume_training(model, optimizer, checkpoint, epochs, lr) if resume else []
+    torch.manual_seed(seed[0] if isinstance(seed, list) else seed)  # an ensemble's seeds: one per member
+    history = resume_training(model, optimizer, checkpoint, epochs, lr, seed, data) if resume else []
     return device, optimizer, history
 
 
-def resume_training(model, optimizer, checkpoint, epochs, lr):
+def resume_training(model, optimizer, checkpoint, epochs, lr, seed, data=None):
     """Load the state of `checkpoint`, if it exists, into model, optimizer and random number generator, and
-    return its history (empty without a checkpoint); the learning rate becomes `lr`."""
+    return its history (empty without a checkpoint); the learning rate becomes `lr`. The checkpoint must
+    have been trained with `seed` on the images whose fingerprint is `data` (when it recorded them)."""
     if checkpoint is None or not Path(checkpoint).exists():
         return []
     state = load_checkpoint(checkpoint)
@@ -238,19 +277,49 @@ def resume_training(model, optimizer, checkpoint, epochs, lr):
     if state["optimizer_state"] is None:
         raise ValueError(f"{checkpoint} holds no optimizer state (a published copy); resume from the "
                          "checkpoint that training wrote")
+    if state["seed"] != seed:
+        raise ValueError(f"{checkpoint} was trained with seed {state['seed']}, not {seed}; resume it with its "
+                         "own seed, or train into another checkpoint")
+    if data is not None and state.get("data", data) != data:
+        raise ValueError(f"{checkpoint} was trained on other images (shape {state['data']['shape']}, another "
+                         f"hash) than these (shape {data['shape']}); resume it on its own images, or train into "
+                         "another checkpoint")
     if state["epoch"] > epochs:
         raise ValueError(f"{checkpoint} has trained {state['epoch']} epochs, more than the {epochs} asked for; "
                          f"ask for {state['epoch']} or more")
-    if not all(parameter.isfinite().all() for parameter in model.parameters()):
-        raise ValueError(f"{checkpoint} holds infinite or NaN weights; it cannot be resumed")
+    expected = adam_settings(optimizer)
     try:
         optimizer.load_state_dict(state["optimizer_state"])
         torch.set_rng_state(state["torch_rng"])
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
         raise ValueError(f"{checkpoint}: its optimizer or random state cannot be restored ({err})") from err
+    check_adam_state(optimizer, expected, checkpoint)
     for group in optimizer.param_groups:
         group["lr"] = lr  # the rate asked for now, say a lower one after the loss diverged
     return state["history"]
+
+
+# Adam's settings that change its steps: a resumed optimizer must take the steps `adam` takes (the rate aside).
+ADAM_SETTINGS = ("betas", "eps", "weight_decay", "amsgrad", "maximize")
+
+
+def adam_settings(optimizer):
+    """The ADAM_SETTINGS of each parameter group of `optimizer`."""
+    return [{key: tuple(value) if isinstance(value, list) else value for key, value in group.items()
+             if key in ADAM_SETTINGS} for group in optimizer.param_groups]
+
+
+def check_adam_state(optimizer, expected, checkpoint):
+    """Refuse a restored Adam whose settings are not `expected`, or whose moments do not fit the weights."""
+    if adam_settings(optimizer) != expected:
+        raise ValueError(f"{checkpoint}: its optimizer has the settings {adam_settings(optimizer)}, where "
+                         f"training uses {expected}; it was not written by this training loop")
+    for parameter, moments in optimizer.state.items():
+        for name, value in moments.items():
+            fits = value.numel() == 1 and value.item() >= 0 if name == "step" else value.shape == parameter.shape
+            if not (fits and value.isfinite().all()):
+                raise ValueError(f"{checkpoint}: its optimizer's {name} does not fit the weights (wrong shape, "
+                                 "negative or not finite); it was not written by this training loop")
 
 
 def divergence_error(what, epoch, checkpoint, saved_epoch):
@@ -284,10 +353,14 @@ def train_judge(judge, images, labels, epochs, batch_size=128, lr=1e-3, seed=0):
         total = 0.0
         for indices in epoch_order(len(images), seed, epoch, images.device).split(batch_size):
             loss = F.cross_entropy(judge(images[indices]), labels[indices])
+            if not torch.isfinite(loss):
+                raise divergence_error(f"the judge's loss became {loss.item()}", epoch + 1, None, 0)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             total += loss.item() * len(indices)
+        if not all(parameter.isfinite().all() for parameter in judge.parameters()):
+            raise divergence_error("the judge's weights became infinite or NaN", epoch + 1, None, 0)
         losses.append(total / len(images))
     return losses
 
@@ -313,7 +386,7 @@ MODEL_CLASSES["EnsembleCatVAE"] = EnsembleCatVAE
 
 # From book/ensembles.md, "Training an ensemble"
 def fit_ensemble(ensemble, objective, images, epochs, seeds, batch_size=128, lr=1e-3, checkpoint=None,
-                 resume=False, device=None, progress=True, metadata=None):
+                 resume=False, device=None, progress=True, metadata=None, overwrite=False):
     """Train the members of `ensemble` at once for `epochs` epochs in total, member i in the data order of
     `seeds[i]`, as `fit` trains one model; return the history, each term a list of one value per member.
 
@@ -322,8 +395,9 @@ def fit_ensemble(ensemble, objective, images, epochs, seeds, batch_size=128, lr=
     members = ensemble.config["members"]
     if len(seeds) != members:
         raise ValueError(f"{len(seeds)} seeds for an ensemble of {members} members: give one seed per member")
-    device, optimizer, history = start_training(ensemble, epochs, batch_size, lr, seeds[0], checkpoint, resume,
-                                                device)
+    data = data_fingerprint(images)
+    device, optimizer, history = start_training(ensemble, epochs, batch_size, lr, list(seeds), checkpoint, resume,
+                                                device, overwrite, data)
     start = saved = len(history)
     images = images.to(device)
     batches = math.ceil(len(images) / batch_size)
@@ -349,7 +423,7 @@ def fit_ensemble(ensemble, objective, images, epochs, seeds, batch_size=128, lr=
         if not all(parameter.isfinite().all() for parameter in ensemble.parameters()):
             raise divergence_error("the weights became infinite or NaN", epoch + 1, checkpoint, saved)
         if checkpoint is not None:
-            save_checkpoint(checkpoint, ensemble, optimizer, epoch + 1, history, list(seeds), metadata)
+            save_checkpoint(checkpoint, ensemble, optimizer, epoch + 1, history, list(seeds), metadata, data)
             saved = epoch + 1
     bar.close()
     return history

@@ -48,7 +48,8 @@ def lab(tmp_path_factory):
     home = tmp_path_factory.mktemp("jupyter-home")
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
                JUPYTERLAB_SETTINGS_DIR=str(home / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"))
-    options = f"LAB_OPTIONS=--no-browser --port=0 --IdentityProvider.token={TOKEN}"
+    as_root = " --allow-root" if os.geteuid() == 0 else ""  # `make lab` refuses root unless told (CI runs as root)
+    options = f"LAB_OPTIONS=--no-browser --port=0 --IdentityProvider.token={TOKEN}{as_root}"
     server = subprocess.Popen(["make", "--no-print-directory", "lab", options], cwd=ROOT, env=env, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     log = []
