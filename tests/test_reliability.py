@@ -60,7 +60,7 @@ def test_publish_refuses_the_metadata_of_an_interrupted_resume(tmp_path, mnist_r
     assert load_checkpoint(out)["epoch"] == 3 and json.loads(out.with_suffix(".json").read_text())["epochs_trained"] == 1
     completed = run_cli("publish", out, tmp_path / "p.pt")
     assert completed.returncode == 1 and "does not describe the weights" in completed.stderr
-    assert "it says 1 epochs, the checkpoint holds 3" in completed.stderr and not (tmp_path / "p.pt").exists()
+    assert "epochs trained: 1 there, 3 in the checkpoint" in completed.stderr and not (tmp_path / "p.pt").exists()
     main(["train", *TINY, *data, "--epochs", "3", "--out", out, "--resume"])  # finishes: the metadata anew
     main(["publish", out, tmp_path / "p.pt"])
     assert json.loads((tmp_path / "p.json").read_text())["epochs_trained"] == 3
@@ -73,7 +73,7 @@ def test_publish_refuses_the_metadata_of_a_replaced_run(tmp_path, mnist_root, mo
     with pytest.raises(SystemExit):
         main(["train", *TINY, *data, "--epochs", "1", "--seed", "5", "--out", out, "--overwrite"])
     completed = run_cli("publish", out, tmp_path / "p.pt")
-    assert completed.returncode == 1 and "differs in command, seed" in completed.stderr
+    assert completed.returncode == 1 and "other entries that differ: command, seed" in completed.stderr
 
 
 # 2. the ablation reuses a run only if it was trained with the settings it asks for
@@ -89,6 +89,10 @@ def test_a_run_of_other_settings_or_more_epochs_is_not_reused(tmp_path, mnist_ro
     with pytest.raises(ValueError, match="has trained 2 epochs already"):
         cli.finished_run(path, on_subset)
     assert not cli.finished_run(path, train_command(setting, "MNIST", 0, 3, path, ["--subset", "256", *data]))
+    faster = tmp_path / "faster.pt"  # "lr 1e-3" is a setting of its own: a run at that rate is not the paper's
+    main(train_command("InfoCatVAE, paper + lr 1e-3", "MNIST", 0, 1, faster, ["--subset", "128", *data])[3:])
+    with pytest.raises(ValueError, match="trained at the learning rate 0.001, and its setting asks for 0.0001"):
+        cli.finished_run(faster, train_command("InfoCatVAE, paper", "MNIST", 0, 1, faster, ["--subset", "128", *data]))
 
 
 # 3. a later ablation adds its rows to ablation.json; it never drops the others or mixes budgets
@@ -111,6 +115,13 @@ def test_ablation_json_keeps_the_rows_of_other_runs(tmp_path, monkeypatch):
     study.write_text("{")
     with pytest.raises(ValueError, match="is not readable JSON"):
         cli.earlier_records(study, 2, None)
+    study.write_text(json.dumps({"epochs": 2, "subset": None, "runs": [{"setting": ["a list"], "dataset": "MNIST",
+                                                                        "seed": 0}]}))
+    with pytest.raises(ValueError, match="is not an ablation's record"):
+        cli.earlier_records(study, 2, None)
+    with cli.exclusive_output(study):  # another ablation is writing into this folder
+        with pytest.raises(ValueError, match="another run is writing"):
+            main(["--debug", "ablation", "--settings", "AAE, paper", "--epochs", "2", "--out", tmp_path])
 
 
 # 4. a small file cannot make the package allocate a large model or array
@@ -139,6 +150,15 @@ def test_a_forged_config_is_refused_before_anything_is_allocated(tmp_path, monke
     with pytest.raises(ValueError, match="its weights do not fit .* has shape"):
         model_from_checkpoint(load_checkpoint(tmp_path / "forged.pt"), tmp_path / "forged.pt")
     assert devices == ["meta"]
+
+
+def test_weights_that_store_less_than_their_shape_are_refused(tmp_path):
+    save_checkpoint(tmp_path / "m.pt", VAE())
+    state = torch.load(tmp_path / "m.pt", weights_only=True)
+    state["model_state"] = {name: torch.zeros(1).expand(value.shape) for name, value in state["model_state"].items()}
+    torch.save(state, tmp_path / "m.pt")
+    with pytest.raises(ValueError, match="malformed: model_state"):
+        load_checkpoint(tmp_path / "m.pt")
 
 
 def test_a_forged_ensemble_size_is_refused_at_once(tmp_path):
@@ -273,6 +293,10 @@ def finished(tmp_path, mnist_root):
 @pytest.mark.parametrize("text, expected", [
     ('{"command": "python -m', "is not readable JSON"),
     ('{"command": "python -m catvae_lit train --out v.pt"}', "missing or malformed: dataset, epochs_trained"),
+    ('{"command": "c", "dataset": "MNIST", "epochs_trained": true, "seconds_this_run": 1, "final_train_terms": {},'
+     ' "test": {}}', "missing or malformed: epochs_trained"),
+    ('{"command": "c", "dataset": "MNIST", "epochs_trained": 1, "seconds_this_run": 1, "final_train_terms": {},'
+     ' "test": {"accuracy": NaN}}', "missing or malformed: test.accuracy"),
 ])
 def test_a_broken_run_json_is_named_in_the_error(finished, tmp_path, text, expected):
     finished.with_suffix(".json").write_text(text)
@@ -283,7 +307,8 @@ def test_a_broken_run_json_is_named_in_the_error(finished, tmp_path, text, expec
 
 def test_a_forged_command_is_not_copied(finished, tmp_path):
     state = load_checkpoint(finished)
-    for forged in ("rm -rf ~", "python -m catvae_lit train --model aae --out v.pt"):
+    for forged in ("rm -rf ~", "python -m catvae_lit train --model aae --out v.pt",
+                   f"{state['metadata']['command']} --data-dir=$(touch${{IFS}}pwned)"):
         metadata = {**json.loads(finished.with_suffix(".json").read_text()), "command": forged}
         save_checkpoint(finished, VAE(), None, state["epoch"], state["history"], 0,
                         {**state["metadata"], "command": forged})
@@ -359,6 +384,8 @@ def test_evaluate_is_reproducible(capsys):
 @pytest.mark.parametrize("change, expected", [
     (lambda group, state: group.update(maximize=True), "its optimizer has the settings"),
     (lambda group, state: state.update(exp_avg=torch.zeros(3)), "optimizer's exp_avg does not fit the weights"),
+    (lambda group, state: state.update(exp_avg_sq=-state["exp_avg_sq"] - 1), "optimizer's exp_avg_sq does not fit"),
+    (lambda group, state: state.pop("exp_avg_sq"), "holds moments that are not Adam's"),
 ])
 def test_a_tampered_optimizer_state_is_refused(tmp_path, change, expected):
     images, path = torch.rand(64, 784).round(), tmp_path / "m.pt"

@@ -34,7 +34,7 @@ from catvae_lit.plots import image_grid
 from catvae_lit.recurrent import KLWarmUp, LIKELIHOODS, RecurrentCatVAE
 from catvae_lit.training import fit, fit_ensemble, load_checkpoint, model_from_checkpoint, restore_model, save_checkpoint, train_judge
 
-__all__ = ["MODELS", "catvae_weights", "OBJECTIVES", "test_scores", "run_settings", "MODEL_SETTINGS", "train", "test_monitor", "new_model", "CONSTRUCTOR_OPTIONS", "model_options", "MODEL_ONLY_OPTIONS", "run_metadata", "prepare_output", "training_images", "finish_run", "publish", "check_copy_target", "add_training_options", "MODEL_OPTIONS", "add_train_command", "add_publish_command", "COMMANDS", "parser", "main", "error_line", "RESUMED_SETTINGS", "bounded", "POSITIVE_INT", "POSITIVE_FLOAT", "NON_NEGATIVE_FLOAT", "SEED", "PROBABILITY", "checkpoint_path", "metadata_path", "refuse_to_replace", "write_metadata", "write_json", "device_name", "METADATA_ENTRIES", "read_metadata", "check_recorded_command", "exclusive_output", "stale_temporaries", "resumed_metadata", "non_finite", "check_finite", "load_or_train", "add_information_options", "TABLE_1_MODELS", "PAPER_MNIST", "BANDWIDTHS", "table_1", "markdown_table", "reproduce", "add_reproduce_command", "NOT_SCORED", "checkpoint_model", "evaluate", "sample", "add_checkpoint_options", "png_path", "add_evaluate_command", "add_sample_command", "train_judge_command", "add_train_judge_command", "ablation_command", "earlier_records", "finished_run", "scoring_context", "add_ablation_command", "add_invariance_options", "with_kl_warm_up", "RECURRENT_MODELS", "add_recurrent_options", "ENSEMBLE_MODELS", "train_ensemble", "of_member", "publish_member", "add_train_command_with_seeds", "add_publish_command_with_member"]
+__all__ = ["MODELS", "catvae_weights", "OBJECTIVES", "test_scores", "run_settings", "MODEL_SETTINGS", "train", "test_monitor", "new_model", "CONSTRUCTOR_OPTIONS", "model_options", "MODEL_ONLY_OPTIONS", "run_metadata", "prepare_output", "training_images", "finish_run", "publish", "check_copy_target", "add_training_options", "MODEL_OPTIONS", "add_train_command", "add_publish_command", "COMMANDS", "parser", "main", "error_line", "RESUMED_SETTINGS", "bounded", "POSITIVE_INT", "POSITIVE_FLOAT", "NON_NEGATIVE_FLOAT", "SEED", "PROBABILITY", "checkpoint_path", "metadata_path", "refuse_to_replace", "write_metadata", "write_json", "device_name", "METADATA_ENTRIES", "read_metadata", "check_recorded_command", "exclusive_output", "stale_temporaries", "resumed_metadata", "non_finite", "check_finite", "load_or_train", "add_information_options", "TABLE_1_MODELS", "PAPER_MNIST", "BANDWIDTHS", "table_1", "markdown_table", "reproduce", "add_reproduce_command", "NOT_SCORED", "checkpoint_model", "evaluate", "sample", "add_checkpoint_options", "png_path", "add_evaluate_command", "add_sample_command", "train_judge_command", "add_train_judge_command", "ablation_command", "run_ablation", "earlier_records", "finished_run", "scoring_context", "add_ablation_command", "add_invariance_options", "with_kl_warm_up", "RECURRENT_MODELS", "add_recurrent_options", "ENSEMBLE_MODELS", "train_ensemble", "of_member", "publish_member", "add_train_command_with_seeds", "add_publish_command_with_member"]
 
 
 # From book/catvae_training.md, "The training command"
@@ -352,16 +352,17 @@ def read_metadata(checkpoint, state=None):
     except (ValueError, UnicodeDecodeError) as err:
         raise ValueError(f"{path} is not readable JSON ({err}); train writes it anew when the run finishes") from err
     state = load_checkpoint(checkpoint) if state is None else state
-    malformed = [key for key, kind in METADATA_ENTRIES.items()
-                 if not isinstance(metadata, dict) or not isinstance(metadata.get(key), kind)]
-    if malformed:
-        raise ValueError(f"{path} is not the metadata of a finished run (missing or malformed: {', '.join(malformed)})")
+    malformed = [key for key, kind in METADATA_ENTRIES.items() if not isinstance(metadata, dict)
+                 or not isinstance(metadata.get(key), kind) or isinstance(metadata.get(key), bool)]
+    if malformed or non_finite(metadata):
+        raise ValueError(f"{path} is not the metadata of a finished run (missing or malformed: "
+                         f"{', '.join(malformed or non_finite(metadata))})")
     stale = [key for key, value in state["metadata"].items() if metadata.get(key) != value]
     if metadata["epochs_trained"] != state["epoch"] or stale:
-        raise ValueError(f"{path} does not describe the weights of {checkpoint} (it says {metadata['epochs_trained']} "
-                         f"epochs, the checkpoint holds {state['epoch']}{'; differs in ' if stale else ''}"
-                         f"{', '.join(stale)}): an interrupted or restarted run left it; finish the run with "
-                         "`train ... --resume`, which writes it anew")
+        raise ValueError(f"{path} does not describe the weights of {checkpoint} (epochs trained: "
+                         f"{metadata['epochs_trained']} there, {state['epoch']} in the checkpoint; other entries "
+                         f"that differ: {', '.join(stale) or 'none'}): a run interrupted or restarted after it was "
+                         "written left it; finish the run with `train ... --resume`, which writes it anew")
     check_recorded_command(metadata, path)
     return metadata
 
@@ -370,8 +371,9 @@ def check_recorded_command(metadata, path):
     """Refuse metadata whose command is not a catvae_lit command naming its own model, dataset and seed."""
     try:
         words = shlex.split(metadata["command"])
+        quoted = shlex.join(words) == metadata["command"]  # as `train` writes it: no word a shell would expand
         with contextlib.redirect_stderr(io.StringIO()):  # argparse prints its complaint before exiting
-            args = parser().parse_args(words[3:]) if words[:3] == ["python", "-m", "catvae_lit"] else None
+            args = parser().parse_args(words[3:]) if quoted and words[:3] == ["python", "-m", "catvae_lit"] else None
     except (ValueError, SystemExit):  # unbalanced quotes, or arguments that the command line refuses
         args = None
     seeds = (getattr(args, "seeds", None) or [getattr(args, "seed", None)]) if args else []
@@ -594,7 +596,7 @@ def checkpoint_model(args):
     """The model at args.checkpoint, and the arguments `test_scores` needs, from its metadata or the options."""
     state = load_checkpoint(args.checkpoint)
     if state["model_class"] in NOT_SCORED:
-        raise ValueError(f"{args.checkpoint} holds a {state['model_class']}: {NOT_SCORED[state['model_class']]}")
+        raise ValueError(f"{args.checkpoint} holds the class {state['model_class']}: {NOT_SCORED[state['model_class']]}")
     name = args.model or state["metadata"].get("model")
     if name not in MODELS:
         raise ValueError(f"{args.checkpoint} does not say which model it holds (found {name!r}); "
@@ -645,7 +647,7 @@ def add_checkpoint_options(run):
     run.add_argument("checkpoint", type=Path, help="a checkpoint written by train, reproduce or publish")
     run.add_argument("--model", choices=sorted(MODELS), default=None, help="when the metadata does not say")
     run.add_argument("--dataset", choices=DATASETS, default=None, help="when the metadata does not say")
-    run.add_argument("--seed", type=int, default=0, help="seed of the generated samples and the test ELBO's draws")
+    run.add_argument("--seed", type=SEED, default=0, help="seed of the generated samples and the test ELBO's draws")
     run.add_argument("--device", type=device_name, default=None,
                      help="cpu, cuda or cuda:N; when not given, CUDA if available")
     run.add_argument("--data-dir", default=None, help="folder holding MNIST/raw; when not given, $CATVAE_DATA_DIR or ./data")
@@ -737,6 +739,12 @@ def ablation_command(args):
         print(f"note: {args.jobs} jobs on {os.cpu_count()} cores will slow each other down", flush=True)
     start = time.perf_counter()
     study = args.out / "ablation.json"
+    with exclusive_output(study):  # a second ablation into this folder would drop this one's rows
+        run_ablation(args, study, start)
+
+
+def run_ablation(args, study, start):
+    """The ablation of `args`, its rows merged into `study` with those of earlier ablations."""
     earlier = earlier_records(study, args.epochs, args.subset)  # fails before training, as the contexts do
     datasets = {dataset for name in args.settings for dataset in SETTINGS[name][2]}
     contexts = {dataset: scoring_context(dataset, args.data_dir) for dataset in datasets}
@@ -761,9 +769,9 @@ def earlier_records(study, epochs, subset):
         result = json.loads(study.read_text())
     except (ValueError, UnicodeDecodeError) as err:
         raise ValueError(f"{study} is not readable JSON ({err}); move it away to start a new study") from err
-    keys = {"setting", "dataset", "seed"}
     if not (isinstance(result, dict) and isinstance(result.get("runs"), list)
-            and all(isinstance(run, dict) and keys <= run.keys() for run in result["runs"])):
+            and all(isinstance(run, dict) and isinstance(run.get("setting"), str)
+                    and isinstance(run.get("dataset"), str) and type(run.get("seed")) is int for run in result["runs"])):
         raise ValueError(f"{study} is not an ablation's record (a list of runs); move it away to start a new study")
     if (result.get("epochs"), result.get("subset")) != (epochs, subset):
         raise ValueError(f"{study} records runs of {result.get('epochs')} epochs on the subset {result.get('subset')}, "
@@ -781,6 +789,9 @@ def finished_run(path, command):
     args.argv = command[3:]
     resumed_metadata(path, run_metadata(args, MODELS[args.model](**model_options(args))))  # raises on a mismatch
     state = load_checkpoint(path)
+    if state["metadata"].get("lr") != args.lr:  # not a resumed setting, but one that some settings change
+        raise ValueError(f"{path} was trained at the learning rate {state['metadata'].get('lr')}, and its setting "
+                         f"asks for {args.lr}; move the run away, or choose another --out")
     try:
         read_metadata(path, state)
     except (ValueError, OSError):  # an interrupted run's: `train --resume` finishes it and writes it anew

@@ -89,6 +89,7 @@ def load_checkpoint(path):
         malformed = [key for key in ("history", "metadata", "model_config", "data")
                      if not is_plain_data(state.get(key))]
         if not all(isinstance(name, str) and isinstance(value, torch.Tensor)
+                   and value.untyped_storage().nbytes() >= value.numel() * value.element_size()  # no expand()
                    for name, value in state["model_state"].items()):
             malformed.append("model_state")
         if state["torch_rng"].dtype != torch.uint8:
@@ -281,9 +282,11 @@ def resume_training(model, optimizer, checkpoint, epochs, lr, seed, data=None):
         raise ValueError(f"{checkpoint} was trained with seed {state['seed']}, not {seed}; resume it with its "
                          "own seed, or train into another checkpoint")
     if data is not None and state.get("data", data) != data:
-        raise ValueError(f"{checkpoint} was trained on other images (shape {state['data']['shape']}, another "
-                         f"hash) than these (shape {data['shape']}); resume it on its own images, or train into "
-                         "another checkpoint")
+        raise ValueError(f"{checkpoint} was trained on other images than these (their fingerprints differ); "
+                         "resume it on its own images, or train into another checkpoint")
+    if len(state["history"]) != state["epoch"]:
+        raise ValueError(f"{checkpoint} holds {len(state['history'])} epochs of history for {state['epoch']} "
+                         "epochs trained; it was not written by this training loop")
     if state["epoch"] > epochs:
         raise ValueError(f"{checkpoint} has trained {state['epoch']} epochs, more than the {epochs} asked for; "
                          f"ask for {state['epoch']} or more")
@@ -315,11 +318,15 @@ def check_adam_state(optimizer, expected, checkpoint):
         raise ValueError(f"{checkpoint}: its optimizer has the settings {adam_settings(optimizer)}, where "
                          f"training uses {expected}; it was not written by this training loop")
     for parameter, moments in optimizer.state.items():
+        if not isinstance(parameter, torch.Tensor) or set(moments) != {"step", "exp_avg", "exp_avg_sq"}:
+            raise ValueError(f"{checkpoint}: its optimizer holds moments that are not Adam's for the model's weights; "
+                             "it was not written by this training loop")
         for name, value in moments.items():
-            fits = value.numel() == 1 and value.item() >= 0 if name == "step" else value.shape == parameter.shape
-            if not (fits and value.isfinite().all()):
-                raise ValueError(f"{checkpoint}: its optimizer's {name} does not fit the weights (wrong shape, "
-                                 "negative or not finite); it was not written by this training loop")
+            shapes = [(), (1,)] if name == "step" else [parameter.shape]
+            fits = value.dtype == parameter.dtype and value.shape in shapes
+            if not (fits and value.isfinite().all() and (name == "exp_avg" or (value >= 0).all())):
+                raise ValueError(f"{checkpoint}: its optimizer's {name} does not fit the weights (wrong shape or "
+                                 "type, negative or not finite); it was not written by this training loop")
 
 
 def divergence_error(what, epoch, checkpoint, saved_epoch):
