@@ -354,9 +354,10 @@ def read_metadata(checkpoint, state=None):
     state = load_checkpoint(checkpoint) if state is None else state
     malformed = [key for key, kind in METADATA_ENTRIES.items() if not isinstance(metadata, dict)
                  or not isinstance(metadata.get(key), kind) or isinstance(metadata.get(key), bool)]
-    if malformed or non_finite(metadata):
+    malformed = malformed or non_finite(metadata)  # NaN or infinity: JSON as `train` writes it has none
+    if malformed:
         raise ValueError(f"{path} is not the metadata of a finished run (missing or malformed: "
-                         f"{', '.join(malformed or non_finite(metadata))})")
+                         f"{', '.join(malformed)})")
     stale = [key for key, value in state["metadata"].items() if metadata.get(key) != value]
     if metadata["epochs_trained"] != state["epoch"] or stale:
         raise ValueError(f"{path} does not describe the weights of {checkpoint} (epochs trained: "
