@@ -74,12 +74,18 @@ test: check-export chromium notebooks
 	$(MAKE) book
 	$(BIN)/python -m pytest tests/browser/test_rendered_book.py tests/browser/test_jupyterlab.py -p no:cacheprovider
 
-# The browser test drives Debian's Chromium; installed here when missing (apt-get, as root or with sudo).
+# The browser test drives Chromium and ChromeDriver, or those named by $CHROMIUM and $CHROMEDRIVER. On Debian they are
+# installed here when missing (apt-get, as root or with sudo); elsewhere the target says what to install.
 chromium:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
-		echo "Installing Debian's chromium and chromium-driver for the browser test"; \
-		$(SUDO) apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	@if ! command -v $${CHROMIUM:-chromium} >/dev/null || ! command -v $${CHROMEDRIVER:-chromedriver} >/dev/null; then \
+		if grep -qx 'ID=debian' /etc/os-release 2>/dev/null; then \
+			echo "Installing Debian's chromium and chromium-driver for the browser test"; \
+			$(SUDO) apt-get update -qq && \
+			$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+		else \
+			echo "make test needs Chromium and ChromeDriver: install both (on Ubuntu, the chromium snap, whose driver is chromium.chromedriver) and name them in CHROMIUM and CHROMEDRIVER if they are not on the PATH as chromium and chromedriver" >&2; \
+			exit 1; \
+		fi; \
 	fi
 
 book: check-export $(VENV)/.installed $(MATHJAX)

@@ -54,7 +54,7 @@ def typed_numbers(text):
 def test_the_scan_finds_typed_numbers_and_passes_the_others():
     page = "\n".join([
         "The CatVAE clusters 0.54 of the images, k-means 0.55.",
-        "The paper reports 2.03 {cite:p}`lelarge2018infocatvae`. Ours is {glue:text}`ours:.2f`.",
+        "The paper reports 2.03 {cite:p}`pineau2018infocatvae`. Ours is {glue:text}`ours:.2f`.",
         "Dropout $p = 0.25$, $$x = 1.5$$, `lr=1e-3`, PyTorch 2.6, and 60,000 images in 3 epochs.",
         "```{code-cell} ipython3", "x = 0.75", "```",
     ])

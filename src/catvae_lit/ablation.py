@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 
+import numpy as np
 from scipy.stats import ttest_ind
 import torch
 import torch.nn.functional as F
@@ -22,7 +23,7 @@ from catvae_lit.losses import categorical_kl_parts, catvae_elbo, kl_gaussian_mix
 from catvae_lit.metrics import cluster_accuracy, double_softmax_cross_entropy, generated_images, generated_logits, kde_log_density, normalized_mutual_info
 from catvae_lit.training import load_checkpoint, restore_model
 
-__all__ = ["RELEASED_CODE", "released_options", "SETTINGS", "run_path", "train_command", "run_all", "sigterm_as_interrupt", "run_scores", "ablation", "run_record", "mean_sd", "verdict", "FIRST_EDITION", "BERNOULLI", "CURED"]
+__all__ = ["RELEASED_CODE", "released_options", "SETTINGS", "run_path", "train_command", "run_all", "sigterm_as_interrupt", "run_scores", "ablation", "run_record", "mean_sd", "welch", "holm", "verdicts", "still_climbing", "FIRST_EDITION", "BERNOULLI", "CURED"]
 
 
 # From book/findings.md, "The settings"
@@ -127,7 +128,8 @@ def run_scores(model, context, seed=0, batch_size=1000):
     generator = lambda: torch.Generator().manual_seed(seed)
     samples = generated_images(model, 1000, generator())
     scores = {"kde_log_likelihood": kde_log_density(context["train_images"], samples,
-                                                    [context["bandwidth"]]).mean().item()}
+                                                    [context["bandwidth"]]).mean().item(),
+              "kde_bandwidth": context["bandwidth"]}
     if not hasattr(model, "prior_means"):  # the AAE: generation only
         return scores
     probs, kl_continuous, elbo = [], [], []
@@ -175,6 +177,7 @@ def run_record(run, path, command, context):
     return {"setting": setting, "dataset": dataset, "seed": seed, "epochs": len(history),
             "command": "python -m catvae_lit " + shlex.join(command[3:]), "seconds": metadata["seconds_this_run"],
             "learning_curve": [row["test_accuracy"] for row in history if "test_accuracy" in row],
+            "selection_curve": [row["selection_accuracy"] for row in history if "selection_accuracy" in row],
             "first_epoch": history[0], "history": history, **run_scores(restore_model(path, "cpu"), context, seed)}
 
 
@@ -184,16 +187,59 @@ SETTINGS["Invariant CatVAE, slant and stroke, lr 1e-3"] = (
     "invariant-catvae", ["--lr", "1e-3", "--augmentation", "slant-and-stroke"], ("MNIST", "FashionMNIST"))
 
 
-# From book/findings.md, "Findings"
+# From book/findings.md, "How the verdicts are reached"
 def mean_sd(numbers, digits=3):
     """'mean ± sd' of an array of numbers over seeds (the sample standard deviation)."""
     return f"{numbers.mean():.{digits}f} ± {numbers.std(ddof=1):.{digits}f}"
 
 
-def verdict(better, worse):
-    """'held' if `better` is larger at p < 0.05 (Welch's t-test), 'contradicted' if smaller, else 'not shown'."""
-    t, p = ttest_ind(better, worse, equal_var=False)
-    return "not shown" if not p < 0.05 else "held" if t > 0 else "contradicted"
+def welch(better, worse):
+    """Welch's two-sided t-test of equal means: the difference mean(better) - mean(worse), its 95%
+    confidence interval, and the p-value."""
+    result = ttest_ind(better, worse, equal_var=False)
+    interval = result.confidence_interval(0.95)
+    return {"difference": float(np.mean(better) - np.mean(worse)), "low": float(interval.low),
+            "high": float(interval.high), "p": float(result.pvalue)}
+
+
+def holm(p_values):
+    """Holm's adjustment of a family of p-values: the k-th smallest of m is multiplied by m - k + 1 and
+    kept at least as large as the one before, so that comparing every adjusted value with 0.05 wrongly
+    rejects a true hypothesis of the family with probability at most 5%."""
+    p = np.asarray(p_values, dtype=float)
+    order = np.argsort(p)
+    adjusted = np.empty_like(p)
+    adjusted[order] = np.minimum(1, np.maximum.accumulate(p[order] * (len(p) - np.arange(len(p)))))
+    return adjusted
+
+
+def verdicts(family, epochs, alpha=0.05):
+    """The verdict on every comparison of a chapter's `family`, Holm-corrected together. A comparison
+    holds `better` and `worse`, values over seeds oriented so that larger is the claimed direction (or
+    `test`, another two-sided test's result in the form `welch` returns), and `climbing`, whether its runs
+    were still improving when they stopped after `epochs` epochs. Each result adds the test, the
+    adjusted p and the verdict: 'held' (the claimed direction at adjusted p < alpha), 'contradicted'
+    (the other direction, runs on a plateau), 'not reproduced at N epochs' (the other direction, runs
+    still climbing) or 'not shown' (no difference detected)."""
+    tests = [comparison["test"] if "test" in comparison else welch(comparison["better"], comparison["worse"])
+             for comparison in family]
+    results = []
+    for comparison, test, p in zip(family, tests, holm([test["p"] for test in tests])):
+        if not p < alpha:
+            verdict = "not shown"
+        elif test["difference"] > 0:
+            verdict = "held"
+        else:
+            verdict = f"not reproduced at {epochs} epochs" if comparison["climbing"] else "contradicted"
+        results.append({**comparison, **test, "p_holm": float(p), "verdict": verdict})
+    return results
+
+
+def still_climbing(curves, last=3, gain=0.01):
+    """Whether runs were still improving when they stopped: their mean learning curve (one list of
+    accuracies per seed, one per epoch) rose by more than `gain` over its last `last` epochs."""
+    mean = np.mean(curves, axis=0)
+    return bool(len(mean) > last and mean[-1] - mean[-1 - last] > gain)
 
 
 # From book/recurrent.md, "The cure: a Bernoulli likelihood; and a KL warm-up?"

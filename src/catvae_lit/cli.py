@@ -34,7 +34,7 @@ from catvae_lit.plots import image_grid
 from catvae_lit.recurrent import KLWarmUp, LIKELIHOODS, RecurrentCatVAE
 from catvae_lit.training import fit, fit_ensemble, load_checkpoint, model_from_checkpoint, restore_model, save_checkpoint, train_judge
 
-__all__ = ["MODELS", "catvae_weights", "OBJECTIVES", "test_scores", "run_settings", "MODEL_SETTINGS", "train", "test_monitor", "new_model", "CONSTRUCTOR_OPTIONS", "model_options", "MODEL_ONLY_OPTIONS", "run_metadata", "prepare_output", "training_images", "finish_run", "publish", "check_copy_target", "add_training_options", "MODEL_OPTIONS", "add_train_command", "add_publish_command", "COMMANDS", "parser", "main", "error_line", "RESUMED_SETTINGS", "bounded", "POSITIVE_INT", "POSITIVE_FLOAT", "NON_NEGATIVE_FLOAT", "SEED", "PROBABILITY", "checkpoint_path", "metadata_path", "refuse_to_replace", "write_metadata", "write_json", "device_name", "METADATA_ENTRIES", "read_metadata", "check_recorded_command", "exclusive_output", "stale_temporaries", "resumed_metadata", "non_finite", "check_finite", "load_or_train", "add_information_options", "TABLE_1_MODELS", "PAPER_MNIST", "BANDWIDTHS", "table_1", "markdown_table", "reproduce", "add_reproduce_command", "NOT_SCORED", "checkpoint_model", "evaluate", "sample", "add_checkpoint_options", "png_path", "add_evaluate_command", "add_sample_command", "train_judge_command", "add_train_judge_command", "ablation_command", "run_ablation", "earlier_records", "finished_run", "scoring_context", "add_ablation_command", "add_invariance_options", "with_kl_warm_up", "RECURRENT_MODELS", "add_recurrent_options", "ENSEMBLE_MODELS", "train_ensemble", "of_member", "publish_member", "add_train_command_with_seeds", "add_publish_command_with_member"]
+__all__ = ["MODELS", "catvae_weights", "OBJECTIVES", "test_scores", "run_settings", "MODEL_SETTINGS", "train", "SELECTION_SIZE", "test_monitor", "new_model", "CONSTRUCTOR_OPTIONS", "model_options", "MODEL_ONLY_OPTIONS", "run_metadata", "prepare_output", "training_images", "finish_run", "publish", "check_copy_target", "add_training_options", "MODEL_OPTIONS", "add_train_command", "add_publish_command", "COMMANDS", "parser", "main", "error_line", "RESUMED_SETTINGS", "bounded", "POSITIVE_INT", "POSITIVE_FLOAT", "NON_NEGATIVE_FLOAT", "SEED", "PROBABILITY", "checkpoint_path", "metadata_path", "refuse_to_replace", "write_metadata", "write_json", "device_name", "METADATA_ENTRIES", "read_metadata", "check_recorded_command", "exclusive_output", "stale_temporaries", "resumed_metadata", "non_finite", "check_finite", "load_or_train", "add_information_options", "TABLE_1_MODELS", "PAPER_MNIST", "BANDWIDTHS", "table_1", "markdown_table", "reproduce", "add_reproduce_command", "NOT_SCORED", "checkpoint_model", "evaluate", "sample", "add_checkpoint_options", "png_path", "add_evaluate_command", "add_sample_command", "train_judge_command", "add_train_judge_command", "ablation_command", "run_ablation", "earlier_records", "finished_run", "scoring_context", "add_ablation_command", "add_invariance_options", "with_kl_warm_up", "RECURRENT_MODELS", "add_recurrent_options", "ENSEMBLE_MODELS", "train_ensemble", "of_member", "publish_member", "add_train_command_with_seeds", "add_publish_command_with_member"]
 
 
 # From book/catvae_training.md, "The training command"
@@ -93,19 +93,28 @@ def train(args):
         finish_run(args, metadata, history, start, test_scores(model, args))
 
 
+SELECTION_SIZE = 10_000  # training images whose labels make the selection split
+
+
 def test_monitor(args):
-    """For `fit`: the clustering accuracy and the information I_q(x; c) on the test split after each epoch,
-    the points of learning curves. The labels are only read, never trained on."""
-    images, labels = load_mnist("test", args.dataset, args.data_dir)
+    """For `fit`: after each epoch, the clustering accuracy and the information I_q(x; c) on the test split,
+    the points of learning curves, and the accuracy on the selection split, the labels of the first
+    SELECTION_SIZE training images, on which later chapters make their label-based choices. Training
+    reads images only; these labels are never trained on."""
+    test_images, test_labels = load_mnist("test", args.dataset, args.data_dir)
+    train_images, train_labels = load_mnist("train", args.dataset, args.data_dir)
+    selection = train_images[:SELECTION_SIZE], train_labels[:SELECTION_SIZE]
 
     @torch.no_grad()
     def scores(model):
         model.eval()
         device = model.prior_means.device
-        probs = torch.cat([model.classify(batch.to(device)).cpu() for batch in images.split(2000)])
+        classify = lambda images: torch.cat([model.classify(batch.to(device)).cpu() for batch in images.split(2000)])
+        probs, selection_clusters = classify(test_images), classify(selection[0]).argmax(-1)
         model.train()
-        return {"test_accuracy": float(cluster_accuracy(labels, probs.argmax(-1))),
-                "test_information": categorical_kl_parts(probs)["information"]}
+        return {"test_accuracy": float(cluster_accuracy(test_labels, probs.argmax(-1))),
+                "test_information": categorical_kl_parts(probs)["information"],
+                "selection_accuracy": float(cluster_accuracy(selection[1], selection_clusters))}
     return scores
 
 

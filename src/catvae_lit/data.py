@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["DataFileError", "MAX_IDX_BYTES", "read_idx", "DATASETS", "IDX_FILES", "data_root", "load_mnist", "as_sequences", "random_affine", "random_stroke", "slant_and_stroke", "AUGMENTATIONS"]
+__all__ = ["DataFileError", "MAX_IDX_BYTES", "read_idx", "DATASETS", "IDX_FILES", "data_root", "load_mnist", "as_sequences", "random_affine", "thicken", "thin", "random_stroke", "slant_and_stroke", "AUGMENTATIONS"]
 
 
 # From book/data.md, "Reading the IDX format"
@@ -130,14 +130,22 @@ def random_affine(images, degrees=15.0, scale=0.1, shift=2.5, shear=0.0, side=28
     return F.grid_sample(square, grid, align_corners=False).view(b, side * side).clamp(0, 1)
 
 
-def random_stroke(images, side=28):
-    """Each flattened square image with its strokes thickened, thinned or kept, at random with equal odds."""
-    b = images.shape[0]
-    square = images.view(b, 1, side, side)
-    thick = F.max_pool2d(square, 3, stride=1, padding=1)
-    thin = 0.5 * (square + F.pad(-F.max_pool2d(-square, 2, stride=1), (0, 1, 0, 1)))  # a 2x2 minimum filter
-    choice = torch.randint(0, 3, (b, 1, 1, 1), device=images.device)
-    return torch.where(choice == 1, thick, torch.where(choice == 2, thin, square)).view(b, side * side)
+def thicken(images, side=28):
+    """Flattened square images with their strokes thickened: a 3x3 maximum filter."""
+    square = images.view(-1, 1, side, side)
+    return F.max_pool2d(square, 3, stride=1, padding=1).view(images.shape)
+
+
+def thin(images, side=28):
+    """Flattened square images with their strokes thinned: each averaged with its 2x2 minimum filter."""
+    square = images.view(-1, 1, side, side)
+    return (0.5 * (square + F.pad(-F.max_pool2d(-square, 2, stride=1), (0, 1, 0, 1)))).view(images.shape)
+
+
+def random_stroke(images):
+    """Each flattened image with its strokes thickened, thinned or kept, at random with equal odds."""
+    choice = torch.randint(0, 3, (images.shape[0], 1), device=images.device)
+    return torch.where(choice == 1, thicken(images), torch.where(choice == 2, thin(images), images))
 
 
 def slant_and_stroke(images):
