@@ -23,7 +23,7 @@ from catvae_lit.losses import categorical_kl_parts, catvae_elbo, kl_gaussian_mix
 from catvae_lit.metrics import cluster_accuracy, double_softmax_cross_entropy, generated_images, generated_logits, kde_log_density, normalized_mutual_info
 from catvae_lit.training import load_checkpoint, restore_model
 
-__all__ = ["RELEASED_CODE", "released_options", "SETTINGS", "run_path", "train_command", "run_all", "sigterm_as_interrupt", "run_scores", "ablation", "run_record", "mean_sd", "welch", "holm", "verdicts", "still_climbing", "FIRST_EDITION", "BERNOULLI", "CURED"]
+__all__ = ["RELEASED_CODE", "released_options", "SETTINGS", "run_path", "train_command", "run_all", "sigterm_as_interrupt", "run_scores", "ablation", "run_record", "mean_sd", "welch", "holm", "verdicts", "interval_text", "still_climbing", "FIRST_EDITION", "BERNOULLI", "CURED"]
 
 
 # From book/findings.md, "The settings"
@@ -233,6 +233,12 @@ def verdicts(family, epochs, alpha=0.05):
             verdict = f"not reproduced at {epochs} epochs" if comparison["climbing"] else "contradicted"
         results.append({**comparison, **test, "p_holm": float(p), "verdict": verdict})
     return results
+
+
+def interval_text(result, digits=3):
+    """A verdict's difference and its 95% interval, as the text quotes them."""
+    d, low, high = result["difference"], result["low"], result["high"]
+    return f"{d:+.{digits}f}, 95% interval [{low:+.{digits}f}, {high:+.{digits}f}]"
 
 
 def still_climbing(curves, last=3, gain=0.01):
