@@ -1,6 +1,7 @@
 """Wall time to execute each chapter of the book, in table-of-contents order, on this machine.
 
-    python benchmarks/chapters.py
+    python benchmarks/chapters.py              # every chapter
+    python benchmarks/chapters.py beyond       # only the chapters named; the others keep their times
 
 Each chapter is converted from MyST markdown with jupytext and run top to bottom in a fresh kernel,
 as a reader running it in Jupyter would (nbval in `make test` runs the same cells). The times are
@@ -11,6 +12,7 @@ import json
 import os
 import platform
 import re
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -29,12 +31,15 @@ def chapters():
     return [ROOT / f"{name}.md" for name in names if "kernelspec:" in (ROOT / f"{name}.md").read_text()]
 
 
-def main():
+def main(names):
     machine = {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
                "python": platform.python_version(), "torch": torch.__version__, "date": date.today().isoformat()}
-    seconds = {}
+    timed = [chapter for chapter in chapters() if not names or chapter.stem in names]
+    if len(timed) < len(set(names)):
+        sys.exit(f"unknown chapters {sorted(set(names) - {chapter.stem for chapter in timed})}")
+    seconds = json.loads(RESULTS.read_text())["seconds"] if names else {}
     print(f"{'chapter':<20} {'seconds':>8}")
-    for chapter in chapters():
+    for chapter in timed:
         notebook = jupytext.read(chapter)
         start = time.perf_counter()
         NotebookClient(notebook, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "book")}},
@@ -48,4 +53,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -113,7 +113,7 @@ def as_sequences(images):
     return images.view(-1, 28, 28)
 
 
-# From book/findings.md, "Beyond the paper: categories that are digits"
+# From book/findings.md, "The invariant CatVAE: categories that are digits"
 def random_affine(images, degrees=15.0, scale=0.1, shift=2.5, shear=0.0, side=28):
     """Each flattened square image of (B, side * side) turned, scaled, slanted and moved by a small random amount."""
     b = images.shape[0]
