@@ -275,3 +275,7 @@ SETTINGS["Recurrent CatVAE, Bernoulli, no warm-up"] = ("recurrent-catvae", BERNO
 SETTINGS["Recurrent free prior"] = ("recurrent-free-prior", CURED, ("MNIST",))
 SETTINGS["Recurrent CatVAE"] = ("recurrent-catvae", CURED, ("MNIST",))
 SETTINGS["Recurrent InfoCatVAE"] = ("recurrent-infocatvae", CURED, ("MNIST",))
+# Section 11's claim in the first edition's setting too, where the fixed prior itself collapsed.
+SETTINGS["Recurrent free prior, first edition"] = ("recurrent-free-prior", FIRST_EDITION, ("MNIST",))
+# Appendix C's learning rate, for the cured CatVAE.
+SETTINGS["Recurrent CatVAE, lr 1e-4"] = ("recurrent-catvae", ["--lr", "1e-4", *CURED[2:]], ("MNIST",))
