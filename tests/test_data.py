@@ -4,12 +4,22 @@ import pytest
 import torch
 
 from catvae_lit.config import default_device
-from catvae_lit.data import IDX_FILES, DataFileError, as_sequences, load_mnist, read_idx
+from catvae_lit.data import (
+    IDX_FILES,
+    DataFileError,
+    as_sequences,
+    load_mnist,
+    read_idx,
+)
 
 
 def test_mnist_train_and_test(mnist_root):
     x, y = load_mnist("train", root=mnist_root, download=False)
-    assert x.shape == (60000, 784) and x.dtype == torch.float32 and y.dtype == torch.int64
+    assert (
+        x.shape == (60000, 784)
+        and x.dtype == torch.float32
+        and y.dtype == torch.int64
+    )
     assert float(x.min()) == 0.0 and float(x.max()) == 1.0
     assert y[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
     x_test, y_test = load_mnist("test", root=mnist_root, download=False)
@@ -17,15 +27,25 @@ def test_mnist_train_and_test(mnist_root):
 
 
 def test_fashion_mnist_is_balanced(mnist_root):
-    _, y = load_mnist("test", dataset="FashionMNIST", root=mnist_root, download=False)
+    _, y = load_mnist(
+        "test", dataset="FashionMNIST", root=mnist_root, download=False
+    )
     assert torch.bincount(y).tolist() == [1000] * 10
 
 
 def test_missing_data_names_dataset_folder_and_files(tmp_path):
     with pytest.raises(FileNotFoundError) as info:
-        load_mnist("train", dataset="FashionMNIST", root=tmp_path, download=False)
+        load_mnist(
+            "train",
+            dataset="FashionMNIST",
+            root=tmp_path,
+            download=False,
+        )
     message = str(info.value)
-    assert "FashionMNIST" in message and str(tmp_path / "FashionMNIST" / "raw") in message
+    assert (
+        "FashionMNIST" in message
+        and str(tmp_path / "FashionMNIST" / "raw") in message
+    )
     for name in [n for pair in IDX_FILES.values() for n in pair]:
         assert name in message
 
@@ -41,7 +61,9 @@ def _copy_raw(mnist_root, tmp_path):
     raw.mkdir(parents=True)
     for pair in IDX_FILES.values():
         for name in pair:
-            (raw / name).write_bytes((mnist_root / "MNIST" / "raw" / name).read_bytes())
+            (raw / name).write_bytes(
+                (mnist_root / "MNIST" / "raw" / name).read_bytes()
+            )
     return raw
 
 

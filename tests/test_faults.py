@@ -6,24 +6,59 @@ import torch
 
 from catvae_lit.training import load_checkpoint
 
-COMMAND = [sys.executable, "-m", "catvae_lit", "train", "--model", "vae", "--subset", "1000", "--epochs", "40",
-           "--lr", "1e-3", "--threads", "1"]
+COMMAND = [
+    sys.executable,
+    "-m",
+    "catvae_lit",
+    "train",
+    "--model",
+    "vae",
+    "--subset",
+    "1000",
+    "--epochs",
+    "40",
+    "--lr",
+    "1e-3",
+    "--threads",
+    "1",
+]
 
 
-def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path, mnist_root):
+def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(
+    tmp_path, mnist_root
+):
     killed, straight = tmp_path / "killed.pt", tmp_path / "straight.pt"
-    process = subprocess.Popen([*COMMAND, "--out", killed], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [*COMMAND, "--out", killed],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     while not killed.exists():
-        assert process.poll() is None, "training ended before its first checkpoint"
+        assert (
+            process.poll() is None
+        ), "training ended before its first checkpoint"
         time.sleep(0.02)
-    time.sleep(0.5)  # a few epochs more, then a kill in the middle of one
-    assert process.poll() is None, "training finished before it could be killed"
+    # a few epochs more, then a kill in the middle of one
+    time.sleep(0.5)
+    assert (
+        process.poll() is None
+    ), "training finished before it could be killed"
     process.kill()
     process.wait()
-    interrupted_at = load_checkpoint(killed)["epoch"]  # whatever the moment, the file is whole
+    # whatever the moment, the file is whole
+    interrupted_at = load_checkpoint(killed)["epoch"]
     assert 1 <= interrupted_at < 40
-    subprocess.run([*COMMAND, "--out", killed, "--resume"], check=True, capture_output=True)
-    subprocess.run([*COMMAND, "--out", straight], check=True, capture_output=True)
+    subprocess.run(
+        [*COMMAND, "--out", killed, "--resume"],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [*COMMAND, "--out", straight], check=True, capture_output=True
+    )
     resumed, direct = load_checkpoint(killed), load_checkpoint(straight)
     assert resumed["epoch"] == direct["epoch"] == 40
-    assert all(torch.equal(resumed["model_state"][key], value) for key, value in direct["model_state"].items())
+    assert all(
+        torch.equal(resumed["model_state"][key], value)
+        for key, value in direct["model_state"].items()
+    )

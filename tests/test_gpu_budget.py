@@ -1,5 +1,7 @@
-"""The GPU run of the paper's budget is one script; it must run before GPU minutes are spent on it. Here it
-runs on the CPU at a tiny budget, end to end: every run trained, every member published, the lot packed."""
+"""The GPU run of the paper's budget is one script; it must run before
+GPU minutes are spent on it. Here it runs on the CPU at a tiny budget,
+end to end: every run trained, every member published, the lot packed."""
+
 import json
 import os
 import subprocess
@@ -12,23 +14,65 @@ from catvae_lit.training import restore_model
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_the_gpu_budget_script_runs_at_a_tiny_budget_on_the_cpu(tmp_path, mnist_root):
+def test_the_gpu_budget_script_runs_at_a_tiny_budget_on_the_cpu(
+    tmp_path, mnist_root
+):
     out = tmp_path / "gpu"
-    env = dict(os.environ, EPOCHS="1", SUBSET="128", DEVICE="cpu", OUT=str(out), PYTHON=sys.executable,
-               CATVAE_DATA_DIR=str(mnist_root))
-    completed = subprocess.run(["bash", ROOT / "benchmarks" / "gpu_budget.sh"], env=env, capture_output=True,
-                               text=True, cwd=ROOT)
-    assert completed.returncode == 0, completed.stderr + (out / "progress.log").read_text()
+    env = dict(
+        os.environ,
+        EPOCHS="1",
+        SUBSET="128",
+        DEVICE="cpu",
+        OUT=str(out),
+        PYTHON=sys.executable,
+        CATVAE_DATA_DIR=str(mnist_root),
+    )
+    completed = subprocess.run(
+        ["bash", ROOT / "benchmarks" / "gpu_budget.sh"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert completed.returncode == 0, (
+        completed.stderr + (out / "progress.log").read_text()
+    )
     assert (out / "progress.log").read_text().count("finished") == 6
     packed = tmp_path / "published.tar"
-    packed.write_bytes(b"".join(part.read_bytes() for part in sorted(out.glob("published.tar.part-*"))))
+    packed.write_bytes(
+        b"".join(
+            part.read_bytes()
+            for part in sorted(out.glob("published.tar.part-*"))
+        )
+    )
     with tarfile.open(packed) as archive:
         archive.extractall(tmp_path / "unpacked", filter="data")
-    names = sorted(path.name for path in (tmp_path / "unpacked").glob("*.pt"))
-    assert names == sorted(f"{name}_mnist_seed{seed}.pt" for seed in (0, 1, 2) for name in
-                           ("aae", "catvae", "infocatvae", "infocatvae-released-weight"))
-    assert all(part.stat().st_size <= 15 * 2**20 for part in out.glob("published.tar.part-*"))
-    member = tmp_path / "unpacked" / "infocatvae-released-weight_mnist_seed2.pt"
+    names = sorted(
+        path.name for path in (tmp_path / "unpacked").glob("*.pt")
+    )
+    assert names == sorted(
+        f"{name}_mnist_seed{seed}.pt"
+        for seed in (0, 1, 2)
+        for name in (
+            "aae",
+            "catvae",
+            "infocatvae",
+            "infocatvae-released-weight",
+        )
+    )
+    assert all(
+        part.stat().st_size <= 15 * 2**20
+        for part in out.glob("published.tar.part-*")
+    )
+    member = (
+        tmp_path
+        / "unpacked"
+        / "infocatvae-released-weight_mnist_seed2.pt"
+    )
     metadata = json.loads(member.with_suffix(".json").read_text())
     assert type(restore_model(member, "cpu")).__name__ == "MLPCatVAE"
-    assert (metadata["seed"], metadata["info_loss"], metadata["beta_info"]) == (2, "double-softmax", 0.78)
+    assert (
+        metadata["seed"],
+        metadata["info_loss"],
+        metadata["beta_info"],
+    ) == (2, "double-softmax", 0.78)

@@ -1,17 +1,20 @@
-"""No result is typed into a chapter's prose: numbers that a run produced are glued from a cell.
+"""No result is typed into a chapter's prose: numbers that a run
+produced are glued from a cell.
 
-A number typed into a sentence goes stale silently when a model is retrained;
-one glued with MyST-NB's `{glue:text}` role is recomputed with the page. This
-test reads the prose of every page (code cells, math and inline code or roles
-left out) and fails on a decimal number, such as 0.54 or 234.6, unless it is:
+A number typed into a sentence goes stale silently when a model is
+retrained; one glued with MyST-NB's `{glue:text}` role is recomputed
+with the page. This test reads the prose of every page (code cells,
+math and inline code or roles left out) and fails on a decimal number,
+such as 0.54 or 234.6, unless it is:
 
 - a figure quoted from cited work: its sentence carries a `{cite:...}` role;
 - a version of a piece of software ("PyTorch 2.6", "version 2.6");
 - a constant of the setup, which the book writes as mathematics (`$p = 0.25$`),
-  and mathematics is not scanned.
+and mathematics is not scanned.
 
-Integers pass: counts of epochs, seeds, images and pixels are the setup's.
-"""
+Integers pass: counts of epochs, seeds, images and pixels are the
+setup's."""
+
 import re
 import sys
 from pathlib import Path
@@ -23,12 +26,16 @@ sys.path.insert(0, str(ROOT / "tools"))
 import export  # noqa: E402
 
 DECIMAL = re.compile(r"(?<![\w.\-/])\d+\.\d+(?!\w|\.\d)")
-VERSION = re.compile(r"\b(?:version|versions|Python|PyTorch|torch|torchvision|Jupyter Book)\s+\d+\.\d+")
+VERSION = re.compile(
+    r"\b(?:version|versions|Python|PyTorch|torch|torchvision|Jupyter"
+    r" Book)\s+\d+\.\d+"
+)
 CITATION = "\0CITE\0"
 
 
 def prose(text):
-    """The text a reader reads as sentences: no front matter, code cells, comments, math or inline code."""
+    """The text a reader reads as sentences: no front matter, code
+    cells, comments, math or inline code."""
     text = re.sub(r"\A---\n.*?\n---\n", "", text, flags=re.S)
     text = export.CODE_CELL.sub(" ", text)
     text = re.sub(r"<!--.*?-->", " ", text, flags=re.S)
@@ -40,10 +47,13 @@ def prose(text):
 
 
 def typed_numbers(text):
-    """(number, sentence) for each decimal number in the prose that is neither cited nor a version."""
+    """(number, sentence) for each decimal number in the prose that is
+    neither cited nor a version."""
     found = []
     for paragraph in re.split(r"\n\s*\n", prose(text)):
-        for sentence in re.split(r"(?<=[.;:!?])\s+(?=[A-Z(*])", " ".join(paragraph.split())):
+        for sentence in re.split(
+            r"(?<=[.;:!?])\s+(?=[A-Z(*])", " ".join(paragraph.split())
+        ):
             if CITATION in sentence:
                 continue
             for number in DECIMAL.findall(VERSION.sub(" ", sentence)):
@@ -52,17 +62,37 @@ def typed_numbers(text):
 
 
 def test_the_scan_finds_typed_numbers_and_passes_the_others():
-    page = "\n".join([
-        "The CatVAE clusters 0.54 of the images, k-means 0.55.",
-        "The paper reports 2.03 {cite:p}`pineau2018infocatvae`. Ours is {glue:text}`ours:.2f`.",
-        "Dropout $p = 0.25$, $$x = 1.5$$, `lr=1e-3`, PyTorch 2.6, and 60,000 images in 3 epochs.",
-        "```{code-cell} ipython3", "x = 0.75", "```",
-    ])
-    assert [number for number, _ in typed_numbers(page)] == ["0.54", "0.55"]
+    page = "\n".join(
+        [
+            "The CatVAE clusters 0.54 of the images, k-means 0.55.",
+            (
+                "The paper reports 2.03 {cite:p}`pineau2018infocatvae`."
+                " Ours is {glue:text}`ours:.2f`."
+            ),
+            (
+                "Dropout $p = 0.25$, $$x = 1.5$$, `lr=1e-3`, PyTorch"
+                " 2.6, and 60,000 images in 3 epochs."
+            ),
+            "```{code-cell} ipython3",
+            "x = 0.75",
+            "```",
+        ]
+    )
+    assert [number for number, _ in typed_numbers(page)] == [
+        "0.54",
+        "0.55",
+    ]
 
 
-@pytest.mark.parametrize("page", export.chapters_in_toc_order(), ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "page", export.chapters_in_toc_order(), ids=lambda p: p.stem
+)
 def test_no_result_is_typed_into_the_prose(page):
     typed = typed_numbers(page.read_text())
-    assert not typed, f"{page.relative_to(ROOT)}: typed numbers (glue them from a cell, cite them, or write a " \
-                      "constant as math):\n" + "\n".join(f"  {number}: {sentence[:160]}" for number, sentence in typed)
+    assert not typed, (
+        f"{page.relative_to(ROOT)}: typed numbers (glue them from a"
+        " cell, cite them, or write a constant as math):\n"
+        + "\n".join(
+            f"  {number}: {sentence[:160]}" for number, sentence in typed
+        )
+    )

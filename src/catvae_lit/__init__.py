@@ -2,9 +2,8 @@
 # Source: book/index.md. Edit the chapter, then run `python tools/export.py`.
 """catvae_lit: the code of the book *InfoCatVAE, derived and built*.
 
-Each module is exported from a chapter of the book; the header of each file
-names the chapter to read for the derivation behind the code.
-"""
+Each module is exported from a chapter of the book; the header of each
+file names the chapter to read for the derivation behind the code."""
 
 
 # From book/index.md, "Running the chapters"

@@ -42,14 +42,22 @@ MODELS = {"vae": VAE, "catvae": MLPCatVAE}
 
 
 def catvae_weights(args):
-    """The CatVAE objective's weights and reconstruction reading, as the command line sets them."""
-    return dict(beta_cont=args.beta_cont, beta_cat=args.beta_cat, reconstruction=args.reconstruction)
+    """The CatVAE objective's weights and reconstruction reading, as the
+    command line sets them."""
+    return dict(
+        beta_cont=args.beta_cont,
+        beta_cat=args.beta_cat,
+        reconstruction=args.reconstruction,
+    )
 
 
-# The training objective of each model, with the weights given on the command line.
+# The training objective of each model, with the weights given on the
+# command line.
 OBJECTIVES = {
     "vae": lambda args: vae_objective,
-    "catvae": lambda args: functools.partial(catvae_objective, **catvae_weights(args)),
+    "catvae": lambda args: functools.partial(
+        catvae_objective, **catvae_weights(args)
+    ),
 }
 
 
@@ -60,66 +68,140 @@ def test_scores(model, args):
     model.eval()
     device = next(model.parameters()).device
     if hasattr(model, "prior_means"):  # a CatVAE
-        elbo = torch.cat([catvae_elbo(model, batch.to(device)).cpu() for batch in images.split(1000)])
-        return {"test_elbo": elbo.mean().item(), **clustering_scores(model, images, labels)}
+        elbo = torch.cat(
+            [
+                catvae_elbo(model, batch.to(device)).cpu()
+                for batch in images.split(1000)
+            ]
+        )
+        return {
+            "test_elbo": elbo.mean().item(),
+            **clustering_scores(model, images, labels),
+        }
     objective = OBJECTIVES[args.model](args)
-    first = objective[0] if isinstance(objective, (list, tuple)) else objective  # models trained in turns
-    return {f"test_{name}": value.item() for name, value in first(model, images.to(device)).items()}
+    # models trained in turns
+    first = (
+        objective[0]
+        if isinstance(objective, (list, tuple))
+        else objective
+    )
+    return {
+        f"test_{name}": value.item()
+        for name, value in first(model, images.to(device)).items()
+    }
 
 
 def run_settings(args, model):
-    """The settings that make a run what it is, as its metadata records them; --resume must find them unchanged."""
-    settings = {key: getattr(args, key) for key in ("model", "dataset", "subset", "batch_size", "seed")}
-    settings.update({key: model.config.get(key) for key in CONSTRUCTOR_OPTIONS})
+    """The settings that make a run what it is, as its metadata records
+    them; --resume must find them unchanged."""
+    settings = {
+        key: getattr(args, key)
+        for key in ("model", "dataset", "subset", "batch_size", "seed")
+    }
+    settings.update(
+        {key: model.config.get(key) for key in CONSTRUCTOR_OPTIONS}
+    )
     if hasattr(model, "prior_means"):  # a CatVAE
         settings.update(catvae_weights(args))
-    settings.update({key: getattr(args, key) for key in MODEL_SETTINGS.get(args.model, ())})
+    settings.update(
+        {
+            key: getattr(args, key)
+            for key in MODEL_SETTINGS.get(args.model, ())
+        }
+    )
     return settings
 
 
-# The options that only some models read, recorded in their runs' metadata; later chapters add theirs.
+# The options that only some models read, recorded in their runs'
+# metadata; later chapters add theirs.
 MODEL_SETTINGS = {}
 
 
 def train(args):
     model = new_model(args, args.seed)
     with exclusive_output(args.out):
-        resuming, metadata = prepare_output(args, run_metadata(args, model))
+        resuming, metadata = prepare_output(
+            args, run_metadata(args, model)
+        )
         start = time.perf_counter()
-        history = fit(model, OBJECTIVES[args.model](args), training_images(args), epochs=args.epochs,
-                      batch_size=args.batch_size, lr=args.lr, seed=args.seed, checkpoint=args.out, resume=resuming,
-                      device=args.device, metadata=metadata, overwrite=args.overwrite,
-                      monitor=test_monitor(args) if hasattr(model, "prior_means") else None)
-        finish_run(args, metadata, history, start, test_scores(model, args))
+        history = fit(
+            model,
+            OBJECTIVES[args.model](args),
+            training_images(args),
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            seed=args.seed,
+            checkpoint=args.out,
+            resume=resuming,
+            device=args.device,
+            metadata=metadata,
+            overwrite=args.overwrite,
+            monitor=(
+                test_monitor(args)
+                if hasattr(model, "prior_means")
+                else None
+            ),
+        )
+        finish_run(
+            args, metadata, history, start, test_scores(model, args)
+        )
 
 
-SELECTION_SIZE = 10_000  # training images whose labels make the selection split
+# training images whose labels make the selection split
+SELECTION_SIZE = 10_000
 
 
 def test_monitor(args):
-    """For `fit`: after each epoch, the clustering accuracy and the information I_q(x; c) on the test split,
-    the points of learning curves, and the accuracy on the selection split, the labels of the first
-    SELECTION_SIZE training images, on which later chapters make their label-based choices. Training
-    reads images only; these labels are never trained on."""
-    test_images, test_labels = load_mnist("test", args.dataset, args.data_dir)
-    train_images, train_labels = load_mnist("train", args.dataset, args.data_dir)
-    selection = train_images[:SELECTION_SIZE], train_labels[:SELECTION_SIZE]
+    """For `fit`: after each epoch, the clustering accuracy and the
+    information I_q(x; c) on the test split, the points of learning
+    curves, and the accuracy on the selection split, the labels of the
+    first SELECTION_SIZE training images, on which later chapters make
+    their label-based choices. Training reads images only; these labels
+    are never trained on."""
+    test_images, test_labels = load_mnist(
+        "test", args.dataset, args.data_dir
+    )
+    train_images, train_labels = load_mnist(
+        "train", args.dataset, args.data_dir
+    )
+    selection = (
+        train_images[:SELECTION_SIZE],
+        train_labels[:SELECTION_SIZE],
+    )
 
     @torch.no_grad()
     def scores(model):
         model.eval()
         device = model.prior_means.device
-        classify = lambda images: torch.cat([model.classify(batch.to(device)).cpu() for batch in images.split(2000)])
-        probs, selection_clusters = classify(test_images), classify(selection[0]).argmax(-1)
+        classify = lambda images: torch.cat(
+            [
+                model.classify(batch.to(device)).cpu()
+                for batch in images.split(2000)
+            ]
+        )
+        probs, selection_clusters = classify(test_images), classify(
+            selection[0]
+        ).argmax(-1)
         model.train()
-        return {"test_accuracy": float(cluster_accuracy(test_labels, probs.argmax(-1))),
-                "test_information": categorical_kl_parts(probs)["information"],
-                "selection_accuracy": float(cluster_accuracy(selection[1], selection_clusters))}
+        return {
+            "test_accuracy": float(
+                cluster_accuracy(test_labels, probs.argmax(-1))
+            ),
+            "test_information": categorical_kl_parts(probs)[
+                "information"
+            ],
+            "selection_accuracy": float(
+                cluster_accuracy(selection[1], selection_clusters)
+            ),
+        }
+
     return scores
 
 
 def new_model(args, seed):
-    """A freshly initialised model as `train` makes it, from `seed`; an unknown device fails here, before data loads."""
+    """A freshly initialised model as `train` makes it, from `seed`; an
+    unknown device fails here, before data loads."""
     default_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -127,133 +209,285 @@ def new_model(args, seed):
     return MODELS[args.model](**model_options(args))
 
 
-# Options that set the model's constructor argument of the same name (None: the model's default).
+# Options that set the model's constructor argument of the same name
+# (None: the model's default).
 CONSTRUCTOR_OPTIONS = ["dropout"]
 
 
 def model_options(args):
-    """The constructor arguments that options set, refused for a model that does not take them; so are the
-    options of MODEL_ONLY_OPTIONS set for a model that does not read them."""
-    options = {key: getattr(args, key) for key in CONSTRUCTOR_OPTIONS if getattr(args, key) is not None}
+    """The constructor arguments that options set, refused for a model
+    that does not take them; so are the options of MODEL_ONLY_OPTIONS
+    set for a model that does not read them."""
+    options = {
+        key: getattr(args, key)
+        for key in CONSTRUCTOR_OPTIONS
+        if getattr(args, key) is not None
+    }
     for key in options:
         if key not in inspect.signature(MODELS[args.model]).parameters:
-            raise ValueError(f"--{key} applies to models with that setting, and {args.model} has none")
+            raise ValueError(
+                f"--{key} applies to models with that setting, and"
+                f" {args.model} has none"
+            )
     for key, off in MODEL_ONLY_OPTIONS.items():
-        if getattr(args, key, off) != off and key not in MODEL_SETTINGS.get(args.model, ()):
-            readers = [name for name, settings in MODEL_SETTINGS.items() if key in settings]
-            raise ValueError(f"--{key.replace('_', '-')} applies to {', '.join(readers)}, and {args.model} "
-                             "does not read it")
+        if getattr(
+            args, key, off
+        ) != off and key not in MODEL_SETTINGS.get(args.model, ()):
+            readers = [
+                name
+                for name, settings in MODEL_SETTINGS.items()
+                if key in settings
+            ]
+            raise ValueError(
+                f"--{key.replace('_', '-')} applies to"
+                f" {', '.join(readers)}, and {args.model} does not"
+                " read it"
+            )
     return options
 
 
-# Options read by some models only, and the value that leaves them off (later chapters add theirs).
+# Options read by some models only, and the value that leaves them off
+# (later chapters add theirs).
 MODEL_ONLY_OPTIONS = {}
 
 
 def run_metadata(args, model):
-    """What the metadata of a new run records: the command and the settings."""
-    return {"command": "python -m catvae_lit " + shlex.join(args.argv), **run_settings(args, model),
-            "epochs": args.epochs, "lr": args.lr, "out": str(args.out)}
+    """What the metadata of a new run records: the command and the
+    settings."""
+    return {
+        "command": "python -m catvae_lit " + shlex.join(args.argv),
+        **run_settings(args, model),
+        "epochs": args.epochs,
+        "lr": args.lr,
+        "out": str(args.out),
+    }
 
 
 def prepare_output(args, metadata):
-    """Whether to resume the run at --out, and its metadata; refuses to replace files unless told to.
+    """Whether to resume the run at --out, and its metadata; refuses to
+    replace files unless told to.
 
-    With --overwrite the old files stay until the new run replaces them: the checkpoint at its first save,
-    the metadata when it ends."""
-    resumable = "resume" in vars(args)  # commands without --resume use this too
+    With --overwrite the old files stay until the new run replaces them:
+    the checkpoint at its first save, the metadata when it ends."""
+    # commands without --resume use this too
+    resumable = "resume" in vars(args)
     if resumable and args.resume and args.out.exists():
         return True, resumed_metadata(args.out, metadata)
-    refuse_to_replace(args.out, args.overwrite, "--resume to continue that run or " if resumable else "")
+    refuse_to_replace(
+        args.out,
+        args.overwrite,
+        "--resume to continue that run or " if resumable else "",
+    )
     return False, metadata
 
 
 def training_images(args):
     images, _ = load_mnist("train", args.dataset, args.data_dir)
-    return images[:args.subset]
+    return images[: args.subset]
 
 
 def finish_run(args, metadata, history, start, test):
-    """Write the metadata of a finished run beside its checkpoint, unless a test score is not finite."""
+    """Write the metadata of a finished run beside its checkpoint,
+    unless a test score is not finite."""
     check_finite(test, f"the test scores of {args.out}")
-    metadata.update(epochs_trained=len(history), seconds_this_run=round(time.perf_counter() - start, 1),
-                    final_train_terms=history[-1], test=test)
+    metadata.update(
+        epochs_trained=len(history),
+        seconds_this_run=round(time.perf_counter() - start, 1),
+        final_train_terms=history[-1],
+        test=test,
+    )
     write_metadata(args.out, metadata)
     print(json.dumps(test))
 
 
 def publish(args):
-    """Copy a trained checkpoint without its optimizer state, and its metadata, for committing."""
+    """Copy a trained checkpoint without its optimizer state, and its
+    metadata, for committing."""
     check_copy_target(args)
     state = load_checkpoint(args.source)
     model = model_from_checkpoint(state, args.source)
-    metadata = {**read_metadata(args.source, state), "published_from": str(args.source)}
+    metadata = {
+        **read_metadata(args.source, state),
+        "published_from": str(args.source),
+    }
     with exclusive_output(args.target):
-        save_checkpoint(args.target, model, None, state["epoch"], state["history"], state["seed"], metadata)
+        save_checkpoint(
+            args.target,
+            model,
+            None,
+            state["epoch"],
+            state["history"],
+            state["seed"],
+            metadata,
+        )
         write_metadata(args.target, metadata)
 
 
 def check_copy_target(args):
-    """Refuse to publish onto the source itself, or onto another file unless told --overwrite."""
+    """Refuse to publish onto the source itself, or onto another file
+    unless told --overwrite."""
     if args.target.resolve() == args.source.resolve():
-        raise ValueError(f"publish writes a copy: the target {args.target} must be another file than the source")
+        raise ValueError(
+            f"publish writes a copy: the target {args.target} must be"
+            " another file than the source"
+        )
     refuse_to_replace(args.target, args.overwrite)
 
 
 def add_training_options(command):
-    """The options that say what to train and how: shared by `train` and the commands built on it."""
+    """The options that say what to train and how: shared by `train` and
+    the commands built on it."""
     command.add_argument("--dataset", choices=DATASETS, default="MNIST")
-    command.add_argument("--epochs", type=POSITIVE_INT, default=600, help="total epochs (the paper trains 600)")
-    command.add_argument("--subset", type=POSITIVE_INT, default=None, help="train on the first N training images only")
+    command.add_argument(
+        "--epochs",
+        type=POSITIVE_INT,
+        default=600,
+        help="total epochs (the paper trains 600)",
+    )
+    command.add_argument(
+        "--subset",
+        type=POSITIVE_INT,
+        default=None,
+        help="train on the first N training images only",
+    )
     command.add_argument("--batch-size", type=POSITIVE_INT, default=128)
-    command.add_argument("--lr", type=POSITIVE_FLOAT, default=1e-4, help="Adam's learning rate (paper, appendix B)")
-    command.add_argument("--beta-cont", type=NON_NEGATIVE_FLOAT, default=10.0, help="weight of the continuous KL term")
-    command.add_argument("--beta-cat", type=NON_NEGATIVE_FLOAT, default=10.0, help="weight of the categorical KL term")
-    command.add_argument("--dropout", type=PROBABILITY, default=None,
-                         help="dropout probability of the MLP models; when not given, the paper's 0.25")
-    command.add_argument("--reconstruction", choices=RECONSTRUCTIONS, default="bound",
-                         help="bound: decode every branch (Proposition 1); mixed: the released code's averaged code")
+    command.add_argument(
+        "--lr",
+        type=POSITIVE_FLOAT,
+        default=1e-4,
+        help="Adam's learning rate (paper, appendix B)",
+    )
+    command.add_argument(
+        "--beta-cont",
+        type=NON_NEGATIVE_FLOAT,
+        default=10.0,
+        help="weight of the continuous KL term",
+    )
+    command.add_argument(
+        "--beta-cat",
+        type=NON_NEGATIVE_FLOAT,
+        default=10.0,
+        help="weight of the categorical KL term",
+    )
+    command.add_argument(
+        "--dropout",
+        type=PROBABILITY,
+        default=None,
+        help=(
+            "dropout probability of the MLP models; when not given, the"
+            " paper's 0.25"
+        ),
+    )
+    command.add_argument(
+        "--reconstruction",
+        choices=RECONSTRUCTIONS,
+        default="bound",
+        help=(
+            "bound: decode every branch (Proposition 1); mixed: the"
+            " released code's averaged code"
+        ),
+    )
     command.add_argument("--seed", type=SEED, default=0)
     existing = command.add_mutually_exclusive_group()
-    existing.add_argument("--resume", action="store_true",
-                          help="continue the run at --out, if it exists, with the same settings (a new --lr applies)")
-    existing.add_argument("--overwrite", action="store_true", help="replace a checkpoint that exists at --out")
-    command.add_argument("--device", type=device_name, default=None,
-                         help="cpu, cuda or cuda:N; when not given, CUDA if available")
-    command.add_argument("--data-dir", default=None, help="folder holding MNIST/raw; when not given, $CATVAE_DATA_DIR or ./data")
-    command.add_argument("--threads", type=POSITIVE_INT, default=None,
-                         help="CPU threads for PyTorch; when not given, PyTorch's choice")
+    existing.add_argument(
+        "--resume",
+        action="store_true",
+        help=(
+            "continue the run at --out, if it exists, with the same"
+            " settings (a new --lr applies)"
+        ),
+    )
+    existing.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a checkpoint that exists at --out",
+    )
+    command.add_argument(
+        "--device",
+        type=device_name,
+        default=None,
+        help="cpu, cuda or cuda:N; when not given, CUDA if available",
+    )
+    command.add_argument(
+        "--data-dir",
+        default=None,
+        help=(
+            "folder holding MNIST/raw; when not given, $CATVAE_DATA_DIR"
+            " or ./data"
+        ),
+    )
+    command.add_argument(
+        "--threads",
+        type=POSITIVE_INT,
+        default=None,
+        help="CPU threads for PyTorch; when not given, PyTorch's choice",
+    )
     for add_options in MODEL_OPTIONS.values():
         add_options(command)
 
 
-MODEL_OPTIONS = {}  # model name: a function adding the options of a later chapter's model
+# model name: a function adding the options of a later chapter's model
+MODEL_OPTIONS = {}
 
 
 def add_train_command(commands):
-    run = commands.add_parser("train", help="train a model and save its checkpoint and metadata",
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    run = commands.add_parser(
+        "train",
+        help="train a model and save its checkpoint and metadata",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     run.add_argument("--model", choices=sorted(MODELS), default="catvae")
     add_training_options(run)
-    run.add_argument("--out", type=checkpoint_path, required=True,
-                     help="checkpoint path ending in .pt; the metadata goes beside it as .json")
+    run.add_argument(
+        "--out",
+        type=checkpoint_path,
+        required=True,
+        help=(
+            "checkpoint path ending in .pt; the metadata goes beside it"
+            " as .json"
+        ),
+    )
     run.set_defaults(func=train)
 
 
 def add_publish_command(commands):
-    slim = commands.add_parser("publish", help="copy a checkpoint without optimizer state (a third of the size)")
-    slim.add_argument("source", type=Path, help="checkpoint written by train")
-    slim.add_argument("target", type=checkpoint_path, help="where to write the copy (.pt) and its .json metadata")
-    slim.add_argument("--overwrite", action="store_true", help="replace a file that exists at target")
+    slim = commands.add_parser(
+        "publish",
+        help=(
+            "copy a checkpoint without optimizer state (a third of the"
+            " size)"
+        ),
+    )
+    slim.add_argument(
+        "source", type=Path, help="checkpoint written by train"
+    )
+    slim.add_argument(
+        "target",
+        type=checkpoint_path,
+        help="where to write the copy (.pt) and its .json metadata",
+    )
+    slim.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a file that exists at target",
+    )
     slim.set_defaults(func=publish)
 
 
-COMMANDS = {"train": add_train_command, "publish": add_publish_command}  # later chapters add theirs
+# later chapters add theirs
+COMMANDS = {"train": add_train_command, "publish": add_publish_command}
 
 
 def parser():
-    top = argparse.ArgumentParser(prog="python -m catvae_lit", description="Train and evaluate the models of the book.")
-    top.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    top = argparse.ArgumentParser(
+        prog="python -m catvae_lit",
+        description="Train and evaluate the models of the book.",
+    )
+    top.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the full traceback of an error",
+    )
     commands = top.add_subparsers(dest="command", required=True)
     for add_command in COMMANDS.values():
         add_command(commands)
@@ -273,43 +507,82 @@ def main(argv=None):
 
 
 def error_line(err):
-    """What the user reads when a command stops: one line, without a traceback."""
+    """What the user reads when a command stops: one line, without a
+    traceback."""
     if isinstance(err, KeyboardInterrupt):
-        return "catvae-lit: interrupted; a training run keeps the checkpoint of its last finished epoch " \
-               "(continue it with --resume)"
-    if isinstance(err, (ValueError, OSError, FloatingPointError)):  # the package's errors say what to do
+        return (
+            "catvae-lit: interrupted; a training run keeps the"
+            " checkpoint of its last finished epoch (continue it with"
+            " --resume)"
+        )
+    # the package's errors say what to do
+    if isinstance(err, (ValueError, OSError, FloatingPointError)):
         return f"catvae-lit: error: {err}"
-    return f"catvae-lit: error: unexpected {type(err).__name__}: {err} (run with --debug for the traceback)"
+    return (
+        f"catvae-lit: error: unexpected {type(err).__name__}: {err} (run"
+        " with --debug for the traceback)"
+    )
 
 
 # From book/catvae_training.md, "The training command"
-RESUMED_SETTINGS = ["model", "dataset", "subset", "batch_size", "seed", "dropout", "beta_cont", "beta_cat",
-                    "reconstruction"]
+RESUMED_SETTINGS = [
+    "model",
+    "dataset",
+    "subset",
+    "batch_size",
+    "seed",
+    "dropout",
+    "beta_cont",
+    "beta_cat",
+    "reconstruction",
+]
 
 
 def bounded(kind, low, strict, high=None):
-    """An argparse type: a finite number of `kind` above `low` (or equal to it, unless `strict`), below `high`."""
+    """An argparse type: a finite number of `kind` above `low` (or equal
+    to it, unless `strict`), below `high`."""
+
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}")
-        if not math.isfinite(value) or value < low or (strict and value == low) or (high and value >= high):
+            raise argparse.ArgumentTypeError(
+                "expected"
+                f" {'an integer' if kind is int else 'a number'}, got"
+                f" {text!r}"
+            )
+        if (
+            not math.isfinite(value)
+            or value < low
+            or (strict and value == low)
+            or (high and value >= high)
+        ):
             below = f" and below {high}" if high else ""
-            raise argparse.ArgumentTypeError(f"expected a finite number {'>' if strict else '>='} {low}{below}, got {text}")
+            raise argparse.ArgumentTypeError(
+                f"expected a finite number {'>' if strict else '>='}"
+                f" {low}{below}, got {text}"
+            )
         return value
+
     return parse
 
 
-POSITIVE_INT, POSITIVE_FLOAT, NON_NEGATIVE_FLOAT = bounded(int, 0, True), bounded(float, 0, True), bounded(float, 0, False)
+POSITIVE_INT, POSITIVE_FLOAT, NON_NEGATIVE_FLOAT = (
+    bounded(int, 0, True),
+    bounded(float, 0, True),
+    bounded(float, 0, False),
+)
 SEED = bounded(int, 0, False, high=2**31)
 PROBABILITY = bounded(float, 0, False, high=1)
 
 
 def checkpoint_path(text):
-    """An argparse type: a path ending in .pt, so that its .json metadata is always another file."""
+    """An argparse type: a path ending in .pt, so that its .json
+    metadata is always another file."""
     if Path(text).suffix != ".pt":
-        raise argparse.ArgumentTypeError(f"expected a checkpoint path ending in .pt, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a checkpoint path ending in .pt, got {text!r}"
+        )
     return Path(text)
 
 
@@ -318,11 +591,19 @@ def metadata_path(checkpoint):
 
 
 def refuse_to_replace(checkpoint, overwrite, alternative=""):
-    """Raise unless `overwrite`, when the checkpoint or its metadata exists; `alternative` names another way out."""
-    taken = [str(path) for path in (checkpoint, metadata_path(checkpoint)) if path.exists()]
+    """Raise unless `overwrite`, when the checkpoint or its metadata
+    exists; `alternative` names another way out."""
+    taken = [
+        str(path)
+        for path in (checkpoint, metadata_path(checkpoint))
+        if path.exists()
+    ]
     if taken and not overwrite:
-        raise ValueError(f"{' and '.join(taken)} {'exist' if len(taken) > 1 else 'exists'}; pass {alternative}"
-                         "--overwrite to replace it")
+        raise ValueError(
+            f"{' and '.join(taken)}"
+            f" {'exist' if len(taken) > 1 else 'exists'}; pass"
+            f" {alternative}--overwrite to replace it"
+        )
 
 
 def write_metadata(checkpoint, metadata):
@@ -331,81 +612,144 @@ def write_metadata(checkpoint, metadata):
 
 
 def write_json(path, data):
-    """Write `data` as JSON atomically: a temporary file renamed over `path`, never written through."""
+    """Write `data` as JSON atomically: a temporary file renamed over
+    `path`, never written through."""
     temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")  # JSON has no NaN
+    # JSON has no NaN
+    temporary.write_text(
+        json.dumps(data, indent=2, allow_nan=False) + "\n"
+    )
     os.replace(temporary, path)
 
 
 def device_name(text):
-    """An argparse type: cpu, cuda or cuda:N (default_device checks that CUDA is there)."""
+    """An argparse type: cpu, cuda or cuda:N (default_device checks that
+    CUDA is there)."""
     if not re.fullmatch(r"cpu|cuda(:\d+)?", text):
-        raise argparse.ArgumentTypeError(f"expected cpu, cuda or cuda:N, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected cpu, cuda or cuda:N, got {text!r}"
+        )
     return text
 
 
-# What every finished run's metadata holds, and of which type; `read_metadata` refuses a file without them.
-METADATA_ENTRIES = {"command": str, "dataset": str, "epochs_trained": int, "seconds_this_run": (int, float),
-                    "final_train_terms": dict, "test": (dict, list)}
+# What every finished run's metadata holds, and of which type;
+# `read_metadata` refuses a file without them.
+METADATA_ENTRIES = {
+    "command": str,
+    "dataset": str,
+    "epochs_trained": int,
+    "seconds_this_run": (int, float),
+    "final_train_terms": dict,
+    "test": (dict, list),
+}
 
 
 def read_metadata(checkpoint, state=None):
-    """The .json metadata written beside a checkpoint, refused unless it describes the weights of that
-    checkpoint (`state`, read when not given): a run interrupted or restarted leaves an older .json behind."""
+    """The .json metadata written beside a checkpoint, refused unless
+    it describes the weights of that checkpoint (`state`, read when
+    not given): a run interrupted or restarted leaves an older .json
+    behind."""
     path = metadata_path(checkpoint)
     if not path.is_file():
-        raise FileNotFoundError(f"no metadata {path} beside {checkpoint}; it is written when `train` finishes "
-                                "(finish an interrupted run with --resume)")
+        raise FileNotFoundError(
+            f"no metadata {path} beside {checkpoint}; it is written when"
+            " `train` finishes (finish an interrupted run with --resume)"
+        )
     try:
         metadata = json.loads(path.read_text())
     except (ValueError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path} is not readable JSON ({err}); train writes it anew when the run finishes") from err
+        raise ValueError(
+            f"{path} is not readable JSON ({err}); train writes it anew"
+            " when the run finishes"
+        ) from err
     state = load_checkpoint(checkpoint) if state is None else state
-    malformed = [key for key, kind in METADATA_ENTRIES.items() if not isinstance(metadata, dict)
-                 or not isinstance(metadata.get(key), kind) or isinstance(metadata.get(key), bool)]
-    malformed = malformed or non_finite(metadata)  # NaN or infinity: JSON as `train` writes it has none
+    malformed = [
+        key
+        for key, kind in METADATA_ENTRIES.items()
+        if not isinstance(metadata, dict)
+        or not isinstance(metadata.get(key), kind)
+        or isinstance(metadata.get(key), bool)
+    ]
+    # NaN or infinity: JSON as `train` writes it has none
+    malformed = malformed or non_finite(metadata)
     if malformed:
-        raise ValueError(f"{path} is not the metadata of a finished run (missing or malformed: "
-                         f"{', '.join(malformed)})")
-    stale = [key for key, value in state["metadata"].items() if metadata.get(key) != value]
+        raise ValueError(
+            f"{path} is not the metadata of a finished run (missing or"
+            f" malformed: {', '.join(malformed)})"
+        )
+    stale = [
+        key
+        for key, value in state["metadata"].items()
+        if metadata.get(key) != value
+    ]
     if metadata["epochs_trained"] != state["epoch"] or stale:
-        raise ValueError(f"{path} does not describe the weights of {checkpoint} (epochs trained: "
-                         f"{metadata['epochs_trained']} there, {state['epoch']} in the checkpoint; other entries "
-                         f"that differ: {', '.join(stale) or 'none'}): a run interrupted or restarted after it was "
-                         "written left it; finish the run with `train ... --resume`, which writes it anew")
+        raise ValueError(
+            f"{path} does not describe the weights of {checkpoint}"
+            f" (epochs trained: {metadata['epochs_trained']} there,"
+            f" {state['epoch']} in the checkpoint; other entries that"
+            f" differ: {', '.join(stale) or 'none'}): a run interrupted"
+            " or restarted after it was written left it; finish the run"
+            " with `train ... --resume`, which writes it anew"
+        )
     check_recorded_command(metadata, path)
     return metadata
 
 
 def check_recorded_command(metadata, path):
-    """Refuse metadata whose command is not a catvae_lit command naming its own model, dataset and seed."""
+    """Refuse metadata whose command is not a catvae_lit command naming
+    its own model, dataset and seed."""
     try:
         words = shlex.split(metadata["command"])
-        quoted = shlex.join(words) == metadata["command"]  # as `train` writes it: no word a shell would expand
-        with contextlib.redirect_stderr(io.StringIO()):  # argparse prints its complaint before exiting
-            args = parser().parse_args(words[3:]) if quoted and words[:3] == ["python", "-m", "catvae_lit"] else None
-    except (ValueError, SystemExit):  # unbalanced quotes, or arguments that the command line refuses
+        # as `train` writes it: no word a shell would expand
+        quoted = shlex.join(words) == metadata["command"]
+        # argparse prints its complaint before exiting
+        with contextlib.redirect_stderr(io.StringIO()):
+            args = (
+                parser().parse_args(words[3:])
+                if quoted and words[:3] == ["python", "-m", "catvae_lit"]
+                else None
+            )
+    # unbalanced quotes, or arguments that the command line refuses
+    except (ValueError, SystemExit):
         args = None
-    seeds = (getattr(args, "seeds", None) or [getattr(args, "seed", None)]) if args else []
+    seeds = (
+        (getattr(args, "seeds", None) or [getattr(args, "seed", None)])
+        if args
+        else []
+    )
     recorded_seeds = metadata.get("seeds", [metadata.get("seed")])
-    if args is None or any(getattr(args, key, metadata.get(key)) != metadata.get(key) for key in ("model", "dataset")) \
-            or not isinstance(recorded_seeds, list) or any(seed not in seeds for seed in recorded_seeds):
-        raise ValueError(f"{path} records the command {metadata['command'][:200]!r}, which is not a catvae_lit "
-                         "command that trains its model, dataset and seed; the file was not written by catvae_lit")
+    if (
+        args is None
+        or any(
+            getattr(args, key, metadata.get(key)) != metadata.get(key)
+            for key in ("model", "dataset")
+        )
+        or not isinstance(recorded_seeds, list)
+        or any(seed not in seeds for seed in recorded_seeds)
+    ):
+        raise ValueError(
+            f"{path} records the command {metadata['command'][:200]!r},"
+            " which is not a catvae_lit command that trains its model,"
+            " dataset and seed; the file was not written by catvae_lit"
+        )
 
 
 @contextlib.contextmanager
 def exclusive_output(checkpoint):
-    """Hold a lock on `checkpoint` for a whole run, so that a second run onto it fails at once, and remove the
-    temporary files of saves that a killed run left behind. The lock is `filelock`'s, which works on Linux,
-    macOS and Windows; the system releases it when the process dies, and its empty file may stay behind."""
+    """Hold a lock on `checkpoint` for a whole run, so that a second run
+    onto it fails at once, and remove the temporary files of saves that
+    a killed run left behind. The lock is `filelock`'s, which works on
+    Linux, macOS and Windows; the system releases it when the process
+    dies, and its empty file may stay behind."""
     Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(f"{checkpoint}.lock", timeout=0)
     try:
         lock.acquire()
     except Timeout:
-        raise ValueError(f"another run is writing {checkpoint} (it holds {lock.lock_file}); wait for it, or "
-                         "choose another --out") from None
+        raise ValueError(
+            f"another run is writing {checkpoint} (it holds"
+            f" {lock.lock_file}); wait for it, or choose another --out"
+        ) from None
     try:
         for stale in stale_temporaries(checkpoint):
             stale.unlink()
@@ -415,81 +759,160 @@ def exclusive_output(checkpoint):
 
 
 def stale_temporaries(checkpoint):
-    """Temporary files of `save_checkpoint` for `checkpoint`: its name, mkstemp's 8 random characters, .tmp."""
+    """Temporary files of `save_checkpoint` for `checkpoint`: its name,
+    mkstemp's 8 random characters, .tmp."""
     checkpoint = Path(checkpoint)
-    pattern = re.compile(re.escape(checkpoint.name) + r"[a-z0-9_]{8}\.tmp")
-    return [path for path in checkpoint.parent.iterdir() if pattern.fullmatch(path.name)]
+    pattern = re.compile(
+        re.escape(checkpoint.name) + r"[a-z0-9_]{8}\.tmp"
+    )
+    return [
+        path
+        for path in checkpoint.parent.iterdir()
+        if pattern.fullmatch(path.name)
+    ]
 
 
 def resumed_metadata(checkpoint, metadata):
-    """The metadata of a run continued by `metadata`'s command, after checking that it is the same run."""
+    """The metadata of a run continued by `metadata`'s command, after
+    checking that it is the same run."""
     state = load_checkpoint(checkpoint)
     stored = state["metadata"]
     if "model" not in stored or state["optimizer_state"] is None:
-        raise ValueError(f"{checkpoint} was not written by `train` (no training metadata or optimizer state), "
-                         "so it cannot be resumed; train into another --out")
-    changed = [f"{key} {stored.get(key)!r} -> {metadata.get(key)!r}" for key in RESUMED_SETTINGS
-               if stored.get(key) != metadata.get(key)]
+        raise ValueError(
+            f"{checkpoint} was not written by `train` (no training"
+            " metadata or optimizer state), so it cannot be resumed;"
+            " train into another --out"
+        )
+    changed = [
+        f"{key} {stored.get(key)!r} -> {metadata.get(key)!r}"
+        for key in RESUMED_SETTINGS
+        if stored.get(key) != metadata.get(key)
+    ]
     if changed:
-        raise ValueError(f"--resume continues the run at {checkpoint} with its own settings, and this command "
-                         f"changes {', '.join(changed)}; keep them, or train into another --out")
+        raise ValueError(
+            f"--resume continues the run at {checkpoint} with its own"
+            f" settings, and this command changes {', '.join(changed)};"
+            " keep them, or train into another --out"
+        )
     if state["epoch"] > metadata["epochs"]:
-        raise ValueError(f"{checkpoint} has trained {state['epoch']} epochs already; ask for --epochs "
-                         f"{state['epoch']} or more")
+        raise ValueError(
+            f"{checkpoint} has trained {state['epoch']} epochs already;"
+            f" ask for --epochs {state['epoch']} or more"
+        )
     if state["epoch"] == metadata["epochs"]:
-        return stored  # nothing left to train: the run stays as it was recorded
-    resumed = {"from_epoch": state["epoch"], "command": metadata["command"], "lr": metadata["lr"]}
-    return {**stored, "epochs": metadata["epochs"], "lr": metadata["lr"], "out": metadata["out"],
-            "resumed": [*stored.get("resumed", []), resumed]}
+        # nothing left to train: the run stays as it was recorded
+        return stored
+    resumed = {
+        "from_epoch": state["epoch"],
+        "command": metadata["command"],
+        "lr": metadata["lr"],
+    }
+    return {
+        **stored,
+        "epochs": metadata["epochs"],
+        "lr": metadata["lr"],
+        "out": metadata["out"],
+        "resumed": [*stored.get("resumed", []), resumed],
+    }
 
 
 def non_finite(scores, name=""):
-    """Names of the NaN or infinite numbers in nested dictionaries and lists of scores."""
+    """Names of the NaN or infinite numbers in nested dictionaries and
+    lists of scores."""
     if isinstance(scores, dict):
-        return [bad for key, value in scores.items() for bad in non_finite(value, f"{name}.{key}".strip("."))]
+        return [
+            bad
+            for key, value in scores.items()
+            for bad in non_finite(value, f"{name}.{key}".strip("."))
+        ]
     if isinstance(scores, list):
-        return [bad for index, value in enumerate(scores) for bad in non_finite(value, f"{name}[{index}]")]
-    return [name] if isinstance(scores, float) and not math.isfinite(scores) else []
+        return [
+            bad
+            for index, value in enumerate(scores)
+            for bad in non_finite(value, f"{name}[{index}]")
+        ]
+    return (
+        [name]
+        if isinstance(scores, float) and not math.isfinite(scores)
+        else []
+    )
 
 
 def check_finite(scores, what):
-    """Raise FloatingPointError naming the scores that are NaN or infinite."""
+    """Raise FloatingPointError naming the scores that are NaN or
+    infinite."""
     bad = non_finite(scores)
     if bad:
-        raise FloatingPointError(f"{what} are not finite ({', '.join(bad)}): the model's weights or its data "
-                                 "hold NaN or infinity")
+        raise FloatingPointError(
+            f"{what} are not finite ({', '.join(bad)}): the model's"
+            " weights or its data hold NaN or infinity"
+        )
 
 
 # From book/catvae_training.md, "The training command"
 def load_or_train(name, train_args, device=None):
-    """The model `name` and its metadata: committed under checkpoints/, or retrained in full with $CATVAE_FULL=1.
+    """The model `name` and its metadata: committed under checkpoints/,
+    or retrained in full with $CATVAE_FULL=1.
 
-    `train_args` are the arguments of `python -m catvae_lit train` without --out and --epochs.
-    """
+    `train_args` are the arguments of `python -m catvae_lit train`
+    without --out and --epochs."""
     path = checkpoint_dir() / f"{name}.pt"
     if full_run():
         path = checkpoint_dir().parent / "runs" / f"{name}.pt"
-        main(["--debug", "train", *train_args, "--epochs", "600", "--out", str(path), "--resume"])  # errors raise
+        # errors raise
+        main(
+            [
+                "--debug",
+                "train",
+                *train_args,
+                "--epochs",
+                "600",
+                "--out",
+                str(path),
+                "--resume",
+            ]
+        )
     if not path.exists():
-        raise FileNotFoundError(f"no checkpoint {path}: train it with `python -m catvae_lit train "
-                                f"{' '.join(train_args)} --out {path}`, or set CATVAE_FULL=1")
+        raise FileNotFoundError(
+            f"no checkpoint {path}: train it with `python -m catvae_lit"
+            f" train {' '.join(train_args)} --out {path}`, or set"
+            " CATVAE_FULL=1"
+        )
     return restore_model(path, device), read_metadata(path)
 
 
 # From book/infocatvae.md, "The command line"
 MODELS["infocatvae"] = MLPCatVAE
 OBJECTIVES["infocatvae"] = lambda args: functools.partial(
-    infocatvae_objective, beta_info=args.beta_info, double_softmax=args.info_loss == "double-softmax",
-    **catvae_weights(args))
+    infocatvae_objective,
+    beta_info=args.beta_info,
+    double_softmax=args.info_loss == "double-softmax",
+    **catvae_weights(args)
+)
 MODEL_SETTINGS["infocatvae"] = ("beta_info", "info_loss")
-RESUMED_SETTINGS.extend(key for key in MODEL_SETTINGS["infocatvae"] if key not in RESUMED_SETTINGS)
+RESUMED_SETTINGS.extend(
+    key
+    for key in MODEL_SETTINGS["infocatvae"]
+    if key not in RESUMED_SETTINGS
+)
 
 
 def add_information_options(command):
-    command.add_argument("--beta-info", type=NON_NEGATIVE_FLOAT, default=100.0,
-                         help="weight of the information term (infocatvae)")
-    command.add_argument("--info-loss", choices=("cross-entropy", "double-softmax"), default="cross-entropy",
-                         help="the information term: a true cross-entropy, or the released code's double softmax")
+    command.add_argument(
+        "--beta-info",
+        type=NON_NEGATIVE_FLOAT,
+        default=100.0,
+        help="weight of the information term (infocatvae)",
+    )
+    command.add_argument(
+        "--info-loss",
+        choices=("cross-entropy", "double-softmax"),
+        default="cross-entropy",
+        help=(
+            "the information term: a true cross-entropy, or the released"
+            " code's double softmax"
+        ),
+    )
 
 
 MODEL_OPTIONS["infocatvae"] = add_information_options
@@ -502,75 +925,173 @@ OBJECTIVES["aae"] = lambda args: AAE_OBJECTIVE
 
 # From book/evaluation.md, "Table 1, computed exactly"
 TABLE_1_MODELS = ("aae", "catvae", "infocatvae")
-# The paper's section 10 on MNIST after 600 epochs: table 1, and the generated-sample cross-entropies, which
-# are double-softmax values (InfoCatVAE chapter), so they stand beside ours of that kind.
-PAPER_MNIST = {"aae": {"kde_log_likelihood": 95.5},
-               "catvae": {"kde_log_likelihood": 111.2, "double_softmax_cross_entropy": 2.03},
-               "infocatvae": {"kde_log_likelihood": 113.8, "double_softmax_cross_entropy": 1.62}}
-BANDWIDTHS = [round(10 ** (exponent / 10), 4) for exponent in range(-10, 1)]  # 0.1 to 1, with 10^-0.5
+# The paper's section 10 on MNIST after 600 epochs: table 1, and the
+# generated-sample cross-entropies, which are double-softmax values
+# (InfoCatVAE chapter), so they stand beside ours of that kind.
+PAPER_MNIST = {
+    "aae": {"kde_log_likelihood": 95.5},
+    "catvae": {
+        "kde_log_likelihood": 111.2,
+        "double_softmax_cross_entropy": 2.03,
+    },
+    "infocatvae": {
+        "kde_log_likelihood": 113.8,
+        "double_softmax_cross_entropy": 1.62,
+    },
+}
+# 0.1 to 1, with 10^-0.5
+BANDWIDTHS = [
+    round(10 ** (exponent / 10), 4) for exponent in range(-10, 1)
+]
 
 
 def table_1(checkpoints, args):
-    """Score the trained models {name: checkpoint path} as in the paper's section 10."""
+    """Score the trained models {name: checkpoint path} as in the
+    paper's section 10."""
     train_images, _ = load_mnist("train", args.dataset, args.data_dir)
     test_images, _ = load_mnist("test", args.dataset, args.data_dir)
-    centres = train_images[:args.kde_images]
-    print(f"choosing the KDE bandwidth by {args.folds}-fold cross-validation on {len(centres)} images", flush=True)
-    bandwidth, held_out = cross_validated_bandwidth(centres, BANDWIDTHS, args.folds)
-    rows = {"test images": {"kde_log_likelihood": kde_log_density(centres, test_images[:args.samples],
-                                                                  [bandwidth]).mean().item()}}
+    centres = train_images[: args.kde_images]
+    print(
+        f"choosing the KDE bandwidth by {args.folds}-fold"
+        f" cross-validation on {len(centres)} images",
+        flush=True,
+    )
+    bandwidth, held_out = cross_validated_bandwidth(
+        centres, BANDWIDTHS, args.folds
+    )
+    rows = {
+        "test images": {
+            "kde_log_likelihood": kde_log_density(
+                centres, test_images[: args.samples], [bandwidth]
+            )
+            .mean()
+            .item()
+        }
+    }
     for name, path in checkpoints.items():
-        model, metadata = restore_model(path, args.device), read_metadata(path)
-        samples = generated_images(model, args.samples, torch.Generator().manual_seed(args.seed))
-        row = {"epochs": metadata["epochs_trained"],
-               "kde_log_likelihood": kde_log_density(centres, samples, [bandwidth]).mean().item()}
+        model, metadata = restore_model(
+            path, args.device
+        ), read_metadata(path)
+        samples = generated_images(
+            model, args.samples, torch.Generator().manual_seed(args.seed)
+        )
+        row = {
+            "epochs": metadata["epochs_trained"],
+            "kde_log_likelihood": kde_log_density(
+                centres, samples, [bandwidth]
+            )
+            .mean()
+            .item(),
+        }
         if hasattr(model, "prior_means"):
-            categories, logits = generated_logits(model, args.samples, torch.Generator().manual_seed(args.seed))
-            row.update(cross_entropy=F.cross_entropy(logits, categories).item(),
-                       double_softmax_cross_entropy=double_softmax_cross_entropy(logits, categories),
-                       accuracy=metadata["test"]["accuracy"], nmi=metadata["test"]["nmi"])
-        rows[name] = {**row, "paper": PAPER_MNIST[name] if args.dataset == "MNIST" else {}}
-    return {"dataset": args.dataset, "kde_images": len(centres), "samples": args.samples, "folds": args.folds,
-            "bandwidths": BANDWIDTHS, "held_out_log_likelihood": held_out.tolist(), "bandwidth": bandwidth,
-            "models": rows}
+            categories, logits = generated_logits(
+                model,
+                args.samples,
+                torch.Generator().manual_seed(args.seed),
+            )
+            double = double_softmax_cross_entropy(logits, categories)
+            row.update(
+                cross_entropy=F.cross_entropy(logits, categories).item(),
+                double_softmax_cross_entropy=double,
+                accuracy=metadata["test"]["accuracy"],
+                nmi=metadata["test"]["nmi"],
+            )
+        rows[name] = {
+            **row,
+            "paper": (
+                PAPER_MNIST[name] if args.dataset == "MNIST" else {}
+            ),
+        }
+    return {
+        "dataset": args.dataset,
+        "kde_images": len(centres),
+        "samples": args.samples,
+        "folds": args.folds,
+        "bandwidths": BANDWIDTHS,
+        "held_out_log_likelihood": held_out.tolist(),
+        "bandwidth": bandwidth,
+        "models": rows,
+    }
 
 
 def markdown_table(results):
-    """The results of `table_1` as a Markdown table, the paper's numbers in parentheses."""
+    """The results of `table_1` as a Markdown table, the paper's numbers
+    in parentheses."""
+
     def cell(row, key, digits):
         value, paper = row.get(key), row.get("paper", {}).get(key)
         text = "" if value is None else f"{value:.{digits}f}"
         return text + (f" ({paper})" if paper is not None else "")
 
-    lines = [f"{results['dataset']}: KDE of {results['kde_images']} training images, bandwidth "
-             f"{results['bandwidth']} (5-fold CV), {results['samples']} samples per model; paper in parentheses.", "",
-             "| model | epochs | KDE log-likelihood (nats) | generated CE | double-softmax CE | accuracy | NMI |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        (
+            f"{results['dataset']}: KDE of {results['kde_images']}"
+            f" training images, bandwidth {results['bandwidth']} (5-fold"
+            f" CV), {results['samples']} samples per model; paper in"
+            " parentheses."
+        ),
+        "",
+        (
+            "| model | epochs | KDE log-likelihood (nats) | generated CE"
+            " | double-softmax CE | accuracy | NMI |"
+        ),
+        "|---|---|---|---|---|---|---|",
+    ]
     for name, row in results["models"].items():
-        lines.append(f"| {name} | {row.get('epochs', '')} | {cell(row, 'kde_log_likelihood', 1)} | "
-                     f"{cell(row, 'cross_entropy', 3)} | {cell(row, 'double_softmax_cross_entropy', 3)} | "
-                     f"{cell(row, 'accuracy', 3)} | {cell(row, 'nmi', 3)} |")
+        lines.append(
+            f"| {name} | {row.get('epochs', '')} |"
+            f" {cell(row, 'kde_log_likelihood', 1)} |"
+            f" {cell(row, 'cross_entropy', 3)} |"
+            f" {cell(row, 'double_softmax_cross_entropy', 3)} |"
+            f" {cell(row, 'accuracy', 3)} | {cell(row, 'nmi', 3)} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def reproduce(args):
-    """Train the models of table 1 with the same settings (resumable), score them, write results .json and .md."""
+    """Train the models of table 1 with the same settings (resumable),
+    score them, write results .json and .md."""
     if args.kde_images < args.folds:
-        raise ValueError(f"--kde-images ({args.kde_images}) must be at least --folds ({args.folds})")
-    checkpoints = {name: args.out / f"{name}_{args.dataset.lower()}.pt" for name in TABLE_1_MODELS}
-    existing = {name: path for name, path in checkpoints.items() if path.exists()}
-    if existing and not (args.resume or args.overwrite):  # said now, not after hours of training
-        raise ValueError(f"{', '.join(map(str, existing.values()))} exist; pass --resume to continue those runs "
-                         "or --overwrite")
-    runs = {name: argparse.Namespace(**{**vars(args), "model": name, "out": path}) for name, path in checkpoints.items()}
-    for name in existing if args.resume else ():  # refuses other settings now, not after training the others
-        resumed_metadata(checkpoints[name], run_metadata(runs[name], new_model(runs[name], args.seed)))
+        raise ValueError(
+            f"--kde-images ({args.kde_images}) must be at least --folds"
+            f" ({args.folds})"
+        )
+    checkpoints = {
+        name: args.out / f"{name}_{args.dataset.lower()}.pt"
+        for name in TABLE_1_MODELS
+    }
+    existing = {
+        name: path for name, path in checkpoints.items() if path.exists()
+    }
+    # said now, not after hours of training
+    if existing and not (args.resume or args.overwrite):
+        raise ValueError(
+            f"{', '.join(map(str, existing.values()))} exist; pass"
+            " --resume to continue those runs or --overwrite"
+        )
+    runs = {
+        name: argparse.Namespace(
+            **{**vars(args), "model": name, "out": path}
+        )
+        for name, path in checkpoints.items()
+    }
+    # refuses other settings now, not after training the others
+    for name in existing if args.resume else ():
+        resumed_metadata(
+            checkpoints[name],
+            run_metadata(runs[name], new_model(runs[name], args.seed)),
+        )
     for name, run in runs.items():
-        print(f"training {name} to epoch {args.epochs}: {run.out}", flush=True)
+        print(
+            f"training {name} to epoch {args.epochs}: {run.out}",
+            flush=True,
+        )
         train(run)
     results = table_1(checkpoints, args)
     stem = args.out / f"table1_{args.dataset.lower()}"
-    stem.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
+    stem.with_suffix(".json").write_text(
+        json.dumps(results, indent=2) + "\n"
+    )
     stem.with_suffix(".md").write_text(markdown_table(results))
     print(markdown_table(results))
     check_finite(results["models"], "the scores of table 1")
@@ -578,19 +1099,49 @@ def reproduce(args):
 
 def add_reproduce_command(commands):
     run = commands.add_parser(
-        "reproduce", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        help="train the AAE, CatVAE and InfoCatVAE of table 1 and score them as in the paper's section 10",
-        description="Train the three models of the paper's table 1 one after the other (a checkpoint after every "
-                    "epoch; --resume continues where a run stopped), then score 10,000 samples of each under a "
-                    "Gaussian KDE of the training images with a cross-validated bandwidth, and the CatVAEs' "
-                    "generated-sample cross-entropy. Writes OUT/table1_DATASET.json and .md.")
+        "reproduce",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        help=(
+            "train the AAE, CatVAE and InfoCatVAE of table 1 and score"
+            " them as in the paper's section 10"
+        ),
+        description=(
+            "Train the three models of the paper's table 1 one after the"
+            " other (a checkpoint after every epoch; --resume continues"
+            " where a run stopped), then score 10,000 samples of each"
+            " under a Gaussian KDE of the training images with a"
+            " cross-validated bandwidth, and the CatVAEs'"
+            " generated-sample cross-entropy. Writes"
+            " OUT/table1_DATASET.json and .md."
+        ),
+    )
     add_training_options(run)
-    run.add_argument("--out", type=Path, default=Path("runs"), help="folder for the checkpoints and results")
-    run.add_argument("--kde-images", type=POSITIVE_INT, default=60_000, help="training images in the KDE")
-    run.add_argument("--samples", type=bounded(int, 0, True, high=100_001), default=10_000,
-                     help="generated samples (and test images) scored, at most 100,000")
-    run.add_argument("--folds", type=bounded(int, 1, strict=True), default=5,
-                     help="cross-validation folds for the bandwidth (at least 2)")
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runs"),
+        help="folder for the checkpoints and results",
+    )
+    run.add_argument(
+        "--kde-images",
+        type=POSITIVE_INT,
+        default=60_000,
+        help="training images in the KDE",
+    )
+    run.add_argument(
+        "--samples",
+        type=bounded(int, 0, True, high=100_001),
+        default=10_000,
+        help=(
+            "generated samples (and test images) scored, at most 100,000"
+        ),
+    )
+    run.add_argument(
+        "--folds",
+        type=bounded(int, 1, strict=True),
+        default=5,
+        help="cross-validation folds for the bandwidth (at least 2)",
+    )
     run.set_defaults(func=reproduce)
 
 
@@ -598,27 +1149,40 @@ COMMANDS["reproduce"] = add_reproduce_command
 
 
 # From book/evaluation.md, "Scoring and sampling any checkpoint"
-# Classes of checkpoints that evaluate and sample do not read, and what to do instead; later sections add theirs.
+# Classes of checkpoints that evaluate and sample do not read, and what
+# to do instead; later sections add theirs.
 NOT_SCORED = {}
 
 
 def checkpoint_model(args):
-    """The model at args.checkpoint, and the arguments `test_scores` needs, from its metadata or the options."""
+    """The model at args.checkpoint, and the arguments `test_scores`
+    needs, from its metadata or the options."""
     state = load_checkpoint(args.checkpoint)
     if state["model_class"] in NOT_SCORED:
-        raise ValueError(f"{args.checkpoint} holds the class {state['model_class']}: {NOT_SCORED[state['model_class']]}")
+        raise ValueError(
+            f"{args.checkpoint} holds the class {state['model_class']}:"
+            f" {NOT_SCORED[state['model_class']]}"
+        )
     name = args.model or state["metadata"].get("model")
     if name not in MODELS:
-        raise ValueError(f"{args.checkpoint} does not say which model it holds (found {name!r}); "
-                         f"pass --model, one of {sorted(MODELS)}")
+        raise ValueError(
+            f"{args.checkpoint} does not say which model it holds (found"
+            f" {name!r}); pass --model, one of {sorted(MODELS)}"
+        )
     model = model_from_checkpoint(state, args.checkpoint)
-    model_class = getattr(MODELS[name], "func", MODELS[name])  # the class behind a functools.partial
+    # the class behind a functools.partial
+    model_class = getattr(MODELS[name], "func", MODELS[name])
     if type(model) is not model_class:
-        raise ValueError(f"{args.checkpoint} holds a {type(model).__name__}, and --model {name} is a "
-                         f"{model_class.__name__}; name the model it holds")
+        raise ValueError(
+            f"{args.checkpoint} holds a {type(model).__name__}, and"
+            f" --model {name} is a {model_class.__name__}; name the"
+            " model it holds"
+        )
     model = model.to(default_device(args.device)).eval()
     dataset = args.dataset or state["metadata"].get("dataset", "MNIST")
-    return model, argparse.Namespace(model=name, dataset=dataset, data_dir=args.data_dir)
+    return model, argparse.Namespace(
+        model=name, dataset=dataset, data_dir=args.data_dir
+    )
 
 
 @torch.no_grad()
@@ -628,66 +1192,160 @@ def evaluate(args):
     torch.manual_seed(args.seed)  # the test ELBO's draws of z
     scores = test_scores(model, settings)
     if hasattr(model, "prior_means"):
-        categories, logits = generated_logits(model, args.samples, torch.Generator().manual_seed(args.seed))
-        scores.update(generated_cross_entropy=F.cross_entropy(logits, categories).item(),
-                      double_softmax_cross_entropy=double_softmax_cross_entropy(logits, categories))
-    print(json.dumps({"checkpoint": str(args.checkpoint), "model": settings.model, **scores}, indent=2))
+        categories, logits = generated_logits(
+            model, args.samples, torch.Generator().manual_seed(args.seed)
+        )
+        scores.update(
+            generated_cross_entropy=F.cross_entropy(
+                logits, categories
+            ).item(),
+            double_softmax_cross_entropy=double_softmax_cross_entropy(
+                logits, categories
+            ),
+        )
+    print(
+        json.dumps(
+            {
+                "checkpoint": str(args.checkpoint),
+                "model": settings.model,
+                **scores,
+            },
+            indent=2,
+        )
+    )
     check_finite(scores, f"the scores of {args.checkpoint}")
 
 
 @torch.no_grad()
 def sample(args):
-    """Write a PNG grid of samples: a row per category for a CatVAE, ten rows otherwise."""
+    """Write a PNG grid of samples: a row per category for a CatVAE, ten
+    rows otherwise."""
     if args.out.exists() and not args.overwrite:
-        raise ValueError(f"{args.out} exists; pass --overwrite to replace it")
+        raise ValueError(
+            f"{args.out} exists; pass --overwrite to replace it"
+        )
     model, _ = checkpoint_model(args)
     generator = torch.Generator().manual_seed(args.seed)
     if hasattr(model, "prior_means"):
-        categories = torch.arange(model.config["num_classes"]).repeat_interleave(args.per_row)
-        images = model.sample(categories.to(model.prior_means.device), generator)
+        categories = torch.arange(
+            model.config["num_classes"]
+        ).repeat_interleave(args.per_row)
+        images = model.sample(
+            categories.to(model.prior_means.device), generator
+        )
     else:
         images = model.sample(10 * args.per_row, generator)
     if not images.isfinite().all():
-        raise FloatingPointError(f"the samples of {args.checkpoint} are not finite: nothing was written")
-    imsave(args.out, image_grid(images, args.per_row), cmap="gray_r", vmin=0, vmax=1)
+        raise FloatingPointError(
+            f"the samples of {args.checkpoint} are not finite: nothing"
+            " was written"
+        )
+    imsave(
+        args.out,
+        image_grid(images, args.per_row),
+        cmap="gray_r",
+        vmin=0,
+        vmax=1,
+    )
     print(f"wrote {args.out}")
 
 
 def add_checkpoint_options(run):
-    run.add_argument("checkpoint", type=Path, help="a checkpoint written by train, reproduce or publish")
-    run.add_argument("--model", choices=sorted(MODELS), default=None, help="when the metadata does not say")
-    run.add_argument("--dataset", choices=DATASETS, default=None, help="when the metadata does not say")
-    run.add_argument("--seed", type=SEED, default=0, help="seed of the generated samples and the test ELBO's draws")
-    run.add_argument("--device", type=device_name, default=None,
-                     help="cpu, cuda or cuda:N; when not given, CUDA if available")
-    run.add_argument("--data-dir", default=None, help="folder holding MNIST/raw; when not given, $CATVAE_DATA_DIR or ./data")
+    run.add_argument(
+        "checkpoint",
+        type=Path,
+        help="a checkpoint written by train, reproduce or publish",
+    )
+    run.add_argument(
+        "--model",
+        choices=sorted(MODELS),
+        default=None,
+        help="when the metadata does not say",
+    )
+    run.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        default=None,
+        help="when the metadata does not say",
+    )
+    run.add_argument(
+        "--seed",
+        type=SEED,
+        default=0,
+        help="seed of the generated samples and the test ELBO's draws",
+    )
+    run.add_argument(
+        "--device",
+        type=device_name,
+        default=None,
+        help="cpu, cuda or cuda:N; when not given, CUDA if available",
+    )
+    run.add_argument(
+        "--data-dir",
+        default=None,
+        help=(
+            "folder holding MNIST/raw; when not given, $CATVAE_DATA_DIR"
+            " or ./data"
+        ),
+    )
 
 
 def png_path(text):
     """An argparse type: a path ending in .png."""
     if Path(text).suffix.lower() != ".png":
-        raise argparse.ArgumentTypeError(f"expected a .png file to write, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a .png file to write, got {text!r}"
+        )
     return Path(text)
 
 
 def add_evaluate_command(commands):
     text = "print the test scores of a checkpoint as JSON"
-    run = commands.add_parser("evaluate", help=text, description=text,
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    run = commands.add_parser(
+        "evaluate",
+        help=text,
+        description=text,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     add_checkpoint_options(run)
-    run.add_argument("--samples", type=bounded(int, 0, True, high=100_001), default=10_000,
-                     help="generated samples for the cross-entropy (at most 100,000)")
+    run.add_argument(
+        "--samples",
+        type=bounded(int, 0, True, high=100_001),
+        default=10_000,
+        help="generated samples for the cross-entropy (at most 100,000)",
+    )
     run.set_defaults(func=evaluate)
 
 
 def add_sample_command(commands):
-    text = "write a PNG grid of samples from a checkpoint: a row per category for a CatVAE"
-    run = commands.add_parser("sample", help=text, description=text,
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    text = (
+        "write a PNG grid of samples from a checkpoint: a row per"
+        " category for a CatVAE"
+    )
+    run = commands.add_parser(
+        "sample",
+        help=text,
+        description=text,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     add_checkpoint_options(run)
-    run.add_argument("--out", type=png_path, required=True, help="the PNG file to write")
-    run.add_argument("--per-row", type=bounded(int, 0, True, high=101), default=8, help="samples per row (at most 100)")
-    run.add_argument("--overwrite", action="store_true", help="replace a file that exists at --out")
+    run.add_argument(
+        "--out",
+        type=png_path,
+        required=True,
+        help="the PNG file to write",
+    )
+    run.add_argument(
+        "--per-row",
+        type=bounded(int, 0, True, high=101),
+        default=8,
+        help="samples per row (at most 100)",
+    )
+    run.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a file that exists at --out",
+    )
     run.set_defaults(func=sample)
 
 
@@ -696,144 +1354,351 @@ COMMANDS.update(evaluate=add_evaluate_command, sample=add_sample_command)
 
 # From book/evaluation.md, "A judge for the categories"
 def train_judge_command(args):
-    """Train the judge of a dataset; save it with its metadata and its accuracy on the test images."""
+    """Train the judge of a dataset; save it with its metadata and its
+    accuracy on the test images."""
     if args.threads:
         torch.set_num_threads(args.threads)
-    metadata = {"command": "python -m catvae_lit " + shlex.join(args.argv), "model": "judge", "dataset": args.dataset,
-                "subset": args.subset, "epochs": args.epochs, "lr": args.lr, "seed": args.seed, "out": str(args.out)}
+    metadata = {
+        "command": "python -m catvae_lit " + shlex.join(args.argv),
+        "model": "judge",
+        "dataset": args.dataset,
+        "subset": args.subset,
+        "epochs": args.epochs,
+        "lr": args.lr,
+        "seed": args.seed,
+        "out": str(args.out),
+    }
     with exclusive_output(args.out):
-        prepare_output(args, metadata)  # a judge is not resumed: this refuses to replace files unless told to
+        # a judge is not resumed: this refuses to replace files unless
+        # told to
+        prepare_output(args, metadata)
         images, labels = load_mnist("train", args.dataset, args.data_dir)
         torch.manual_seed(args.seed)
         judge, start = Judge(), time.perf_counter()
-        losses = train_judge(judge, images[:args.subset], labels[:args.subset], args.epochs, lr=args.lr, seed=args.seed)
-        history = [{"epoch": epoch + 1, "loss": loss} for epoch, loss in enumerate(losses)]
-        save_checkpoint(args.out, judge, None, args.epochs, history, args.seed, metadata)
-        test_images, test_labels = load_mnist("test", args.dataset, args.data_dir)
-        accuracy = (judge_labels(judge, test_images) == test_labels).float().mean().item()
-        finish_run(args, metadata, history, start, {"accuracy": accuracy})
+        losses = train_judge(
+            judge,
+            images[: args.subset],
+            labels[: args.subset],
+            args.epochs,
+            lr=args.lr,
+            seed=args.seed,
+        )
+        history = [
+            {"epoch": epoch + 1, "loss": loss}
+            for epoch, loss in enumerate(losses)
+        ]
+        save_checkpoint(
+            args.out,
+            judge,
+            None,
+            args.epochs,
+            history,
+            args.seed,
+            metadata,
+        )
+        test_images, test_labels = load_mnist(
+            "test", args.dataset, args.data_dir
+        )
+        accuracy = (
+            (judge_labels(judge, test_images) == test_labels)
+            .float()
+            .mean()
+            .item()
+        )
+        finish_run(
+            args, metadata, history, start, {"accuracy": accuracy}
+        )
 
 
 def add_train_judge_command(commands):
-    text = "train the supervised classifier that judges generated images (book: evaluation chapter)"
-    run = commands.add_parser("train-judge", help=text, description=text,
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    text = (
+        "train the supervised classifier that judges generated images"
+        " (book: evaluation chapter)"
+    )
+    run = commands.add_parser(
+        "train-judge",
+        help=text,
+        description=text,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     run.add_argument("--dataset", choices=DATASETS, default="MNIST")
     run.add_argument("--epochs", type=POSITIVE_INT, default=3)
-    run.add_argument("--subset", type=POSITIVE_INT, default=None, help="train on the first N training images only")
-    run.add_argument("--lr", type=POSITIVE_FLOAT, default=1e-3, help="Adam's learning rate")
+    run.add_argument(
+        "--subset",
+        type=POSITIVE_INT,
+        default=None,
+        help="train on the first N training images only",
+    )
+    run.add_argument(
+        "--lr",
+        type=POSITIVE_FLOAT,
+        default=1e-3,
+        help="Adam's learning rate",
+    )
     run.add_argument("--seed", type=SEED, default=0)
-    run.add_argument("--overwrite", action="store_true", help="replace a checkpoint that exists at --out")
-    run.add_argument("--data-dir", default=None, help="folder holding MNIST/raw; when not given, $CATVAE_DATA_DIR or ./data")
-    run.add_argument("--threads", type=POSITIVE_INT, default=None, help="CPU threads for PyTorch")
-    run.add_argument("--out", type=checkpoint_path, required=True, help="checkpoint path ending in .pt")
+    run.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a checkpoint that exists at --out",
+    )
+    run.add_argument(
+        "--data-dir",
+        default=None,
+        help=(
+            "folder holding MNIST/raw; when not given, $CATVAE_DATA_DIR"
+            " or ./data"
+        ),
+    )
+    run.add_argument(
+        "--threads",
+        type=POSITIVE_INT,
+        default=None,
+        help="CPU threads for PyTorch",
+    )
+    run.add_argument(
+        "--out",
+        type=checkpoint_path,
+        required=True,
+        help="checkpoint path ending in .pt",
+    )
     run.set_defaults(func=train_judge_command)
 
 
 COMMANDS["train-judge"] = add_train_judge_command
-NOT_SCORED["Judge"] = ("a classifier of images, which evaluate and sample do not read; its test accuracy is "
-                       "in the .json beside it")
+NOT_SCORED["Judge"] = (
+    "a classifier of images, which evaluate and sample do not read; its"
+    " test accuracy is in the .json beside it"
+)
 
 
 # From book/findings.md, "Running the ablation"
 def ablation_command(args):
-    """Run the ablation and add its records to OUT/ablation.json, in place of earlier records of the same runs."""
+    """Run the ablation and add its records to OUT/ablation.json, in
+    place of earlier records of the same runs."""
     unknown = [name for name in args.settings if name not in SETTINGS]
     if unknown:
-        raise ValueError(f"unknown settings {unknown}; expected names among {sorted(SETTINGS)}")
-    for option, values in (("--settings", args.settings), ("--seeds", args.seeds)):
-        repeated = sorted({value for value in values if values.count(value) > 1})
+        raise ValueError(
+            f"unknown settings {unknown}; expected names among"
+            f" {sorted(SETTINGS)}"
+        )
+    for option, values in (
+        ("--settings", args.settings),
+        ("--seeds", args.seeds),
+    ):
+        repeated = sorted(
+            {value for value in values if values.count(value) > 1}
+        )
         if repeated:
-            raise ValueError(f"{option} names {repeated} more than once; each run is trained and counted once")
+            raise ValueError(
+                f"{option} names {repeated} more than once; each run is"
+                " trained and counted once"
+            )
     if args.jobs > os.cpu_count():
-        print(f"note: {args.jobs} jobs on {os.cpu_count()} cores will slow each other down", flush=True)
+        print(
+            f"note: {args.jobs} jobs on {os.cpu_count()} cores will slow"
+            " each other down",
+            flush=True,
+        )
     start = time.perf_counter()
     study = args.out / "ablation.json"
-    with exclusive_output(study):  # a second ablation into this folder would drop this one's rows
+    # a second ablation into this folder would drop this one's rows
+    with exclusive_output(study):
         run_ablation(args, study, start)
 
 
 def run_ablation(args, study, start):
-    """The ablation of `args`, its rows merged into `study` with those of earlier ablations."""
-    earlier = earlier_records(study, args.epochs, args.subset)  # fails before training, as the contexts do
-    datasets = {dataset for name in args.settings for dataset in SETTINGS[name][2]}
-    contexts = {dataset: scoring_context(dataset, args.data_dir) for dataset in datasets}
-    extra = [*(["--subset", str(args.subset)] if args.subset else []),
-             *(["--data-dir", str(args.data_dir)] if args.data_dir else [])]
-    records = ablation(args.settings, args.seeds, args.epochs, args.out, contexts, finished_run, args.jobs, extra)
+    """The ablation of `args`, its rows merged into `study` with those
+    of earlier ablations."""
+    # fails before training, as the contexts do
+    earlier = earlier_records(study, args.epochs, args.subset)
+    datasets = {
+        dataset
+        for name in args.settings
+        for dataset in SETTINGS[name][2]
+    }
+    contexts = {
+        dataset: scoring_context(dataset, args.data_dir)
+        for dataset in datasets
+    }
+    extra = [
+        *(["--subset", str(args.subset)] if args.subset else []),
+        *(["--data-dir", str(args.data_dir)] if args.data_dir else []),
+    ]
+    records = ablation(
+        args.settings,
+        args.seeds,
+        args.epochs,
+        args.out,
+        contexts,
+        finished_run,
+        args.jobs,
+        extra,
+    )
     check_finite(records, "the ablation's scores")
-    new = {(record["setting"], record["dataset"], record["seed"]) for record in records}
-    runs = [record for record in earlier if (record["setting"], record["dataset"], record["seed"]) not in new]
+    new = {
+        (record["setting"], record["dataset"], record["seed"])
+        for record in records
+    }
+    runs = [
+        record
+        for record in earlier
+        if (record["setting"], record["dataset"], record["seed"])
+        not in new
+    ]
     runs += records
-    write_json(study, {"command": "python -m catvae_lit " + shlex.join(args.argv), "epochs": args.epochs,
-                       "seeds": sorted({run["seed"] for run in runs}), "subset": args.subset,
-                       "seconds": round(time.perf_counter() - start, 1), "runs": runs})
+    write_json(
+        study,
+        {
+            "command": "python -m catvae_lit " + shlex.join(args.argv),
+            "epochs": args.epochs,
+            "seeds": sorted({run["seed"] for run in runs}),
+            "subset": args.subset,
+            "seconds": round(time.perf_counter() - start, 1),
+            "runs": runs,
+        },
+    )
 
 
 def earlier_records(study, epochs, subset):
-    """The runs that an existing ablation.json records, which a new ablation keeps beside its own; refused
-    when that study trained for other epochs or on another subset (one file, one budget)."""
+    """The runs that an existing ablation.json records, which a new
+    ablation keeps beside its own; refused when that study trained for
+    other epochs or on another subset (one file, one budget)."""
     if not study.exists():
         return []
     try:
         result = json.loads(study.read_text())
     except (ValueError, UnicodeDecodeError) as err:
-        raise ValueError(f"{study} is not readable JSON ({err}); move it away to start a new study") from err
-    if not (isinstance(result, dict) and isinstance(result.get("runs"), list)
-            and all(isinstance(run, dict) and isinstance(run.get("setting"), str)
-                    and isinstance(run.get("dataset"), str) and type(run.get("seed")) is int for run in result["runs"])):
-        raise ValueError(f"{study} is not an ablation's record (a list of runs); move it away to start a new study")
+        raise ValueError(
+            f"{study} is not readable JSON ({err}); move it away to"
+            " start a new study"
+        ) from err
+    if not (
+        isinstance(result, dict)
+        and isinstance(result.get("runs"), list)
+        and all(
+            isinstance(run, dict)
+            and isinstance(run.get("setting"), str)
+            and isinstance(run.get("dataset"), str)
+            and type(run.get("seed")) is int
+            for run in result["runs"]
+        )
+    ):
+        raise ValueError(
+            f"{study} is not an ablation's record (a list of runs); move"
+            " it away to start a new study"
+        )
     if (result.get("epochs"), result.get("subset")) != (epochs, subset):
-        raise ValueError(f"{study} records runs of {result.get('epochs')} epochs on the subset {result.get('subset')}, "
-                         f"and this ablation asks for {epochs} epochs on the subset {subset}; one file holds one "
-                         "budget: choose another --out")
+        raise ValueError(
+            f"{study} records runs of {result.get('epochs')} epochs on"
+            f" the subset {result.get('subset')}, and this ablation asks"
+            f" for {epochs} epochs on the subset {subset}; one file"
+            " holds one budget: choose another --out"
+        )
     return result["runs"]
 
 
 def finished_run(path, command):
-    """Whether the run at `path` has done all that its `train` command asks, its metadata written; a run
-    begun with other settings, or trained for more epochs, is refused with the list of differences."""
+    """Whether the run at `path` has done all that its `train` command
+    asks, its metadata written; a run begun with other settings, or
+    trained for more epochs, is refused with the list of differences."""
     if not path.exists():
         return False
     args = parser().parse_args(command[3:])
     args.argv = command[3:]
-    resumed_metadata(path, run_metadata(args, MODELS[args.model](**model_options(args))))  # raises on a mismatch
+    # raises on a mismatch
+    resumed_metadata(
+        path,
+        run_metadata(args, MODELS[args.model](**model_options(args))),
+    )
     state = load_checkpoint(path)
-    if state["metadata"].get("lr") != args.lr:  # not a resumed setting, but one that some settings change
-        raise ValueError(f"{path} was trained at the learning rate {state['metadata'].get('lr')}, and its setting "
-                         f"asks for {args.lr}; move the run away, or choose another --out")
+    # not a resumed setting, but one that some settings change
+    if state["metadata"].get("lr") != args.lr:
+        raise ValueError(
+            f"{path} was trained at the learning rate"
+            f" {state['metadata'].get('lr')}, and its setting asks for"
+            f" {args.lr}; move the run away, or choose another --out"
+        )
     try:
         read_metadata(path, state)
-    except (ValueError, OSError):  # an interrupted run's: `train --resume` finishes it and writes it anew
+    # an interrupted run's: `train --resume` finishes it and writes it
+    # anew
+    except (ValueError, OSError):
         return False
     return state["epoch"] == args.epochs
 
 
 def scoring_context(dataset, data_dir=None):
-    """What the ablation scores a dataset's runs against: its test split, its committed judge, and a KDE
-    of its training images whose bandwidth is chosen by 5-fold cross-validation on the first 10,000."""
+    """What the ablation scores a dataset's runs against: its test
+    split, its committed judge, and a KDE of its training images whose
+    bandwidth is chosen by 5-fold cross-validation on the first
+    10,000."""
     train_images, _ = load_mnist("train", dataset, data_dir)
     images, labels = load_mnist("test", dataset, data_dir)
-    bandwidth, _ = cross_validated_bandwidth(train_images[:10_000], BANDWIDTHS, folds=5)
-    return {"images": images, "labels": labels, "train_images": train_images, "bandwidth": bandwidth,
-            "judge": restore_model(checkpoint_dir() / f"judge_{dataset.lower()}.pt", "cpu")}
+    bandwidth, _ = cross_validated_bandwidth(
+        train_images[:10_000], BANDWIDTHS, folds=5
+    )
+    return {
+        "images": images,
+        "labels": labels,
+        "train_images": train_images,
+        "bandwidth": bandwidth,
+        "judge": restore_model(
+            checkpoint_dir() / f"judge_{dataset.lower()}.pt", "cpu"
+        ),
+    }
 
 
 def add_ablation_command(commands):
     run = commands.add_parser(
-        "ablation", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        help="train every setting (findings and sequential chapters) over seeds, resumably, and score each run",
-        description="Train each setting on its datasets for each seed with `train --resume` (JOBS single-thread "
-                    "processes at a time), score every run on the test split, and add the records to "
-                    "OUT/ablation.json (in place of earlier records of the same runs).")
-    run.add_argument("--settings", nargs="+", default=list(SETTINGS), metavar="NAME",
-                     help=f"settings to run, among: {'; '.join(SETTINGS)}")
+        "ablation",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        help=(
+            "train every setting (findings and sequential chapters) over"
+            " seeds, resumably, and score each run"
+        ),
+        description=(
+            "Train each setting on its datasets for each seed with"
+            " `train --resume` (JOBS single-thread processes at a time),"
+            " score every run on the test split, and add the records to"
+            " OUT/ablation.json (in place of earlier records of the same"
+            " runs)."
+        ),
+    )
+    run.add_argument(
+        "--settings",
+        nargs="+",
+        default=list(SETTINGS),
+        metavar="NAME",
+        help=f"settings to run, among: {'; '.join(SETTINGS)}",
+    )
     run.add_argument("--seeds", type=SEED, nargs="+", default=[0, 1, 2])
     run.add_argument("--epochs", type=POSITIVE_INT, default=10)
-    run.add_argument("--subset", type=POSITIVE_INT, default=None, help="train on the first N training images only")
-    run.add_argument("--jobs", type=POSITIVE_INT, default=2, help="runs trained at the same time")
-    run.add_argument("--out", type=Path, default=Path("runs/ablation"), help="folder for the runs and ablation.json")
-    run.add_argument("--data-dir", default=None, help="folder holding MNIST/raw; when not given, $CATVAE_DATA_DIR or ./data")
+    run.add_argument(
+        "--subset",
+        type=POSITIVE_INT,
+        default=None,
+        help="train on the first N training images only",
+    )
+    run.add_argument(
+        "--jobs",
+        type=POSITIVE_INT,
+        default=2,
+        help="runs trained at the same time",
+    )
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runs/ablation"),
+        help="folder for the runs and ablation.json",
+    )
+    run.add_argument(
+        "--data-dir",
+        default=None,
+        help=(
+            "folder holding MNIST/raw; when not given, $CATVAE_DATA_DIR"
+            " or ./data"
+        ),
+    )
     run.set_defaults(func=ablation_command)
 
 
@@ -843,19 +1708,47 @@ COMMANDS["ablation"] = add_ablation_command
 # From book/findings.md, "The invariant CatVAE: categories that are digits"
 MODELS["invariant-catvae"] = MLPCatVAE
 OBJECTIVES["invariant-catvae"] = lambda args: functools.partial(
-    invariant_objective, beta_cont=args.beta_cont, beta_balance=args.beta_balance,
-    beta_invariance=args.beta_invariance, reconstruction=args.reconstruction, augmentation=args.augmentation)
-MODEL_SETTINGS["invariant-catvae"] = ("beta_balance", "beta_invariance", "augmentation")
-RESUMED_SETTINGS.extend(key for key in MODEL_SETTINGS["invariant-catvae"] if key not in RESUMED_SETTINGS)
+    invariant_objective,
+    beta_cont=args.beta_cont,
+    beta_balance=args.beta_balance,
+    beta_invariance=args.beta_invariance,
+    reconstruction=args.reconstruction,
+    augmentation=args.augmentation,
+)
+MODEL_SETTINGS["invariant-catvae"] = (
+    "beta_balance",
+    "beta_invariance",
+    "augmentation",
+)
+RESUMED_SETTINGS.extend(
+    key
+    for key in MODEL_SETTINGS["invariant-catvae"]
+    if key not in RESUMED_SETTINGS
+)
 
 
 def add_invariance_options(command):
-    command.add_argument("--beta-balance", type=NON_NEGATIVE_FLOAT, default=100.0,
-                         help="weight of the balance term (invariant-catvae)")
-    command.add_argument("--beta-invariance", type=NON_NEGATIVE_FLOAT, default=100.0,
-                         help="weight of the invariance term (invariant-catvae)")
-    command.add_argument("--augmentation", choices=[*AUGMENTATIONS, *PERTURBATIONS], default="affine",
-                         help="the random maps the categories must not change under (invariant-catvae)")
+    command.add_argument(
+        "--beta-balance",
+        type=NON_NEGATIVE_FLOAT,
+        default=100.0,
+        help="weight of the balance term (invariant-catvae)",
+    )
+    command.add_argument(
+        "--beta-invariance",
+        type=NON_NEGATIVE_FLOAT,
+        default=100.0,
+        help="weight of the invariance term (invariant-catvae)",
+    )
+    command.add_argument(
+        "--augmentation",
+        choices=[*AUGMENTATIONS, *PERTURBATIONS],
+        default="affine",
+        help=(
+            "the random maps the categories must not change under"
+            " (invariant-catvae)"
+        ),
+    )
 
 
 MODEL_OPTIONS["invariant-catvae"] = add_invariance_options
@@ -864,42 +1757,93 @@ MODEL_OPTIONS["invariant-catvae"] = add_invariance_options
 # From book/beyond.md, "Virtual adversarial perturbations"
 MODELS["sat-catvae"] = MLPCatVAE
 OBJECTIVES["sat-catvae"] = lambda args: functools.partial(
-    invariant_objective, beta_cont=args.beta_cont, beta_cat=args.beta_cat, beta_balance=args.beta_balance,
-    beta_invariance=args.beta_invariance, reconstruction=args.reconstruction, augmentation=args.augmentation)
+    invariant_objective,
+    beta_cont=args.beta_cont,
+    beta_cat=args.beta_cat,
+    beta_balance=args.beta_balance,
+    beta_invariance=args.beta_invariance,
+    reconstruction=args.reconstruction,
+    augmentation=args.augmentation,
+)
 MODEL_SETTINGS["sat-catvae"] = MODEL_SETTINGS["invariant-catvae"]
 
 
 # From book/recurrent.md, "The cure: a Bernoulli likelihood; and a KL warm-up?"
 def with_kl_warm_up(make_objective):
-    """`make_objective` (args -> objective) with the KL weights ramped up over --kl-warm-up epochs."""
+    """`make_objective` (args -> objective) with the KL weights ramped
+    up over --kl-warm-up epochs."""
+
     def make(args):
         if not args.kl_warm_up:
             return make_objective(args)
         batches = math.ceil(len(training_images(args)) / args.batch_size)
-        done = load_checkpoint(args.out)["epoch"] * batches if args.resume and args.out.exists() else 0
-        at_ramp = lambda ramp: make_objective(argparse.Namespace(
-            **{**vars(args), "beta_cont": ramp * args.beta_cont, "beta_cat": ramp * args.beta_cat}))
-        return KLWarmUp(at_ramp, max(1, round(args.kl_warm_up * batches)), done)
+        done = (
+            load_checkpoint(args.out)["epoch"] * batches
+            if args.resume and args.out.exists()
+            else 0
+        )
+        at_ramp = lambda ramp: make_objective(
+            argparse.Namespace(
+                **{
+                    **vars(args),
+                    "beta_cont": ramp * args.beta_cont,
+                    "beta_cat": ramp * args.beta_cat,
+                }
+            )
+        )
+        return KLWarmUp(
+            at_ramp, max(1, round(args.kl_warm_up * batches)), done
+        )
+
     return make
 
 
 # name: (objective, whether the prior is learned)
-RECURRENT_MODELS = {"recurrent-free-prior": ("catvae", True), "recurrent-catvae": ("catvae", False),
-                    "recurrent-infocatvae": ("infocatvae", False)}
+RECURRENT_MODELS = {
+    "recurrent-free-prior": ("catvae", True),
+    "recurrent-catvae": ("catvae", False),
+    "recurrent-infocatvae": ("infocatvae", False),
+}
 for name, (objective, free_prior) in RECURRENT_MODELS.items():
-    MODELS[name] = functools.partial(RecurrentCatVAE, free_prior=free_prior)
+    MODELS[name] = functools.partial(
+        RecurrentCatVAE, free_prior=free_prior
+    )
     OBJECTIVES[name] = with_kl_warm_up(OBJECTIVES[objective])
-    MODEL_SETTINGS[name] = (*MODEL_SETTINGS.get(objective, ()), "kl_warm_up")
-CONSTRUCTOR_OPTIONS.extend(key for key in ["likelihood"] if key not in CONSTRUCTOR_OPTIONS)
-RESUMED_SETTINGS.extend(key for key in ["likelihood", "kl_warm_up"] if key not in RESUMED_SETTINGS)
+    MODEL_SETTINGS[name] = (
+        *MODEL_SETTINGS.get(objective, ()),
+        "kl_warm_up",
+    )
+CONSTRUCTOR_OPTIONS.extend(
+    key for key in ["likelihood"] if key not in CONSTRUCTOR_OPTIONS
+)
+RESUMED_SETTINGS.extend(
+    key
+    for key in ["likelihood", "kl_warm_up"]
+    if key not in RESUMED_SETTINGS
+)
 MODEL_ONLY_OPTIONS["kl_warm_up"] = 0.0
 
 
 def add_recurrent_options(command):
-    command.add_argument("--likelihood", choices=sorted(LIKELIHOODS), default=None,
-                         help="the decoder's -log p(x|z) (recurrent models); when not given, bernoulli")
-    command.add_argument("--kl-warm-up", type=bounded(float, 0, False, high=10_000), default=0.0, metavar="EPOCHS",
-                         help="raise the KL weights linearly from 0 over this many epochs (recurrent models)")
+    command.add_argument(
+        "--likelihood",
+        choices=sorted(LIKELIHOODS),
+        default=None,
+        help=(
+            "the decoder's -log p(x|z) (recurrent models); when not"
+            " given, bernoulli"
+        ),
+    )
+    command.add_argument(
+        "--kl-warm-up",
+        type=bounded(float, 0, False, high=10_000),
+        default=0.0,
+        metavar="EPOCHS",
+        help=(
+            "raise the KL weights linearly from 0 over this many epochs"
+            " (recurrent models)"
+        ),
+    )
 
 
 MODEL_OPTIONS["recurrent"] = add_recurrent_options
@@ -908,75 +1852,155 @@ MODEL_OPTIONS["recurrent"] = add_recurrent_options
 # From book/ensembles.md, "The command line"
 ENSEMBLE_MODELS = ("catvae", "infocatvae")
 RESUMED_SETTINGS.append("seeds")
-NOT_SCORED["EnsembleCatVAE"] = ("an ensemble, whose members evaluate and sample read one at a time: write member I "
-                                "as a model of its own with `publish CHECKPOINT MEMBER.pt --member I`, then use MEMBER.pt")
+NOT_SCORED["EnsembleCatVAE"] = (
+    "an ensemble, whose members evaluate and sample read one at a time:"
+    " write member I as a model of its own with `publish CHECKPOINT"
+    " MEMBER.pt --member I`, then use MEMBER.pt"
+)
 
 
 def train_ensemble(args):
-    """`train` for several seeds at once: one checkpoint holding an ensemble with a member per seed."""
+    """`train` for several seeds at once: one checkpoint holding an
+    ensemble with a member per seed."""
     if args.model not in ENSEMBLE_MODELS:
-        raise ValueError(f"--seeds trains {' and '.join(ENSEMBLE_MODELS)} as ensembles, not {args.model}")
+        raise ValueError(
+            f"--seeds trains {' and '.join(ENSEMBLE_MODELS)} as"
+            f" ensembles, not {args.model}"
+        )
     if len(set(args.seeds)) < len(args.seeds):
         raise ValueError(f"--seeds must all differ, got {args.seeds}")
-    ensemble = EnsembleCatVAE.stack([new_model(args, seed) for seed in args.seeds])
-    metadata = {key: value for key, value in run_metadata(args, ensemble).items() if key != "seed"}
+    ensemble = EnsembleCatVAE.stack(
+        [new_model(args, seed) for seed in args.seeds]
+    )
+    metadata = {
+        key: value
+        for key, value in run_metadata(args, ensemble).items()
+        if key != "seed"
+    }
     with exclusive_output(args.out):
-        resuming, metadata = prepare_output(args, {**metadata, "seeds": args.seeds})
+        resuming, metadata = prepare_output(
+            args, {**metadata, "seeds": args.seeds}
+        )
         start = time.perf_counter()
-        history = fit_ensemble(ensemble, OBJECTIVES[args.model](args), training_images(args), args.epochs,
-                               args.seeds, batch_size=args.batch_size, lr=args.lr, checkpoint=args.out,
-                               resume=resuming, device=args.device, metadata=metadata, overwrite=args.overwrite)
-        test = [test_scores(ensemble.member(i), args) for i in range(len(args.seeds))]
+        history = fit_ensemble(
+            ensemble,
+            OBJECTIVES[args.model](args),
+            training_images(args),
+            args.epochs,
+            args.seeds,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            checkpoint=args.out,
+            resume=resuming,
+            device=args.device,
+            metadata=metadata,
+            overwrite=args.overwrite,
+        )
+        test = [
+            test_scores(ensemble.member(i), args)
+            for i in range(len(args.seeds))
+        ]
         finish_run(args, metadata, history, start, test)
 
 
 def of_member(record, i):
-    """A row of an ensemble's history (or its final terms) with each list of per-member values reduced to member i's."""
-    return {key: value[i] if isinstance(value, list) else value for key, value in record.items()}
+    """A row of an ensemble's history (or its final terms) with each
+    list of per-member values reduced to member i's."""
+    return {
+        key: value[i] if isinstance(value, list) else value
+        for key, value in record.items()
+    }
 
 
 def publish_member(args):
-    """`publish`, or with --member, member I of an ensemble checkpoint as a single model and its metadata."""
+    """`publish`, or with --member, member I of an ensemble checkpoint
+    as a single model and its metadata."""
     if args.member is None:
         return publish(args)
     check_copy_target(args)
     state = load_checkpoint(args.source)
     ensemble = model_from_checkpoint(state, args.source)
     if not isinstance(ensemble, EnsembleCatVAE):
-        raise ValueError(f"{args.source} holds a single {type(ensemble).__name__}; --member picks a member of an ensemble")
+        raise ValueError(
+            f"{args.source} holds a single {type(ensemble).__name__};"
+            " --member picks a member of an ensemble"
+        )
     model = ensemble.member(args.member)
     metadata = read_metadata(args.source, state)
     members = ensemble.config["members"]
-    if not (isinstance(state["seed"], list) and isinstance(metadata["test"], list)
-            and len(state["seed"]) == len(metadata["test"]) == members):
-        raise ValueError(f"{args.source} does not hold one seed and one test score per member of its {members}; "
-                         "it was not written by `train --seeds`")
+    if not (
+        isinstance(state["seed"], list)
+        and isinstance(metadata["test"], list)
+        and len(state["seed"]) == len(metadata["test"]) == members
+    ):
+        raise ValueError(
+            f"{args.source} does not hold one seed and one test score"
+            f" per member of its {members}; it was not written by `train"
+            " --seeds`"
+        )
     per_member = ("seeds", "test", "final_train_terms")
     seed = state["seed"][args.member]
-    metadata = {**{key: value for key, value in metadata.items() if key not in per_member},
-                "seed": seed, "test": metadata["test"][args.member],
-                "final_train_terms": of_member(state["history"][-1], args.member),
-                "member": args.member, "published_from": str(args.source)}
+    metadata = {
+        **{
+            key: value
+            for key, value in metadata.items()
+            if key not in per_member
+        },
+        "seed": seed,
+        "test": metadata["test"][args.member],
+        "final_train_terms": of_member(
+            state["history"][-1], args.member
+        ),
+        "member": args.member,
+        "published_from": str(args.source),
+    }
     history = [of_member(row, args.member) for row in state["history"]]
     with exclusive_output(args.target):
-        save_checkpoint(args.target, model, None, state["epoch"], history, seed, metadata)
+        save_checkpoint(
+            args.target,
+            model,
+            None,
+            state["epoch"],
+            history,
+            seed,
+            metadata,
+        )
         write_metadata(args.target, metadata)
 
 
 def add_train_command_with_seeds(commands):
     add_train_command(commands)
     run = commands.choices["train"]
-    run.add_argument("--seeds", type=SEED, nargs="+", default=None,
-                     help="train one model per seed at once, as an ensemble in one checkpoint (catvae, infocatvae); "
-                          "replaces --seed")
-    run.set_defaults(func=lambda args: train_ensemble(args) if args.seeds else train(args))
+    run.add_argument(
+        "--seeds",
+        type=SEED,
+        nargs="+",
+        default=None,
+        help=(
+            "train one model per seed at once, as an ensemble in one"
+            " checkpoint (catvae, infocatvae); replaces --seed"
+        ),
+    )
+    run.set_defaults(
+        func=lambda args: (
+            train_ensemble(args) if args.seeds else train(args)
+        )
+    )
 
 
 def add_publish_command_with_member(commands):
     add_publish_command(commands)
     run = commands.choices["publish"]
-    run.add_argument("--member", type=int, default=None, help="publish this member of an ensemble as a single model")
+    run.add_argument(
+        "--member",
+        type=int,
+        default=None,
+        help="publish this member of an ensemble as a single model",
+    )
     run.set_defaults(func=publish_member)
 
 
-COMMANDS.update(train=add_train_command_with_seeds, publish=add_publish_command_with_member)
+COMMANDS.update(
+    train=add_train_command_with_seeds,
+    publish=add_publish_command_with_member,
+)

@@ -17,41 +17,67 @@ __all__ = ["DataFileError", "MAX_IDX_BYTES", "read_idx", "DATASETS", "IDX_FILES"
 
 # From book/data.md, "Reading the IDX format"
 class DataFileError(ValueError):
-    """A dataset file exists but cannot be read as the IDX data it should hold."""
+    """A dataset file exists but cannot be read as the IDX data it
+    should hold."""
 
 
-# The largest file the book reads, MNIST's training images, holds 47,040,000 bytes; a header announcing more
-# than this limit belongs to another or a forged file, refused before anything is decompressed.
+# The largest file the book reads, MNIST's training images, holds
+# 47,040,000 bytes; a header announcing more than this limit belongs to
+# another or a forged file, refused before anything is decompressed.
 MAX_IDX_BYTES = 2**28
 
 
 def read_idx(path):
-    """The array stored in a gzip-compressed IDX file of unsigned bytes."""
+    """The array stored in a gzip-compressed IDX file of unsigned
+    bytes."""
     path = Path(path)
     try:
         with gzip.open(path, "rb") as handle:
             magic = handle.read(4)
             if len(magic) < 4 or magic[:3] != b"\x00\x00\x08":
-                raise DataFileError(f"{path} does not start with an IDX header of unsigned bytes; is it the right file?")
+                raise DataFileError(
+                    f"{path} does not start with an IDX header of"
+                    " unsigned bytes; is it the right file?"
+                )
             dimensions = handle.read(4 * magic[3])
-            shape = tuple(int.from_bytes(dimensions[i: i + 4], "big") for i in range(0, len(dimensions), 4))
-            size = math.prod(shape)  # Python integers: no overflow from a forged header
+            shape = tuple(
+                int.from_bytes(dimensions[i : i + 4], "big")
+                for i in range(0, len(dimensions), 4)
+            )
+            # Python integers: no overflow from a forged header
+            size = math.prod(shape)
             if len(shape) != magic[3] or size > MAX_IDX_BYTES:
-                raise DataFileError(f"{path}: its header announces shape {shape}, which is cut short or holds more "
-                                    f"than the {MAX_IDX_BYTES} bytes this reader accepts; is it the right file?")
-            data = handle.read(size + 1)  # decompress no further than one byte past what the header announces
+                raise DataFileError(
+                    f"{path}: its header announces shape {shape}, which"
+                    " is cut short or holds more than the"
+                    f" {MAX_IDX_BYTES} bytes this reader accepts; is it"
+                    " the right file?"
+                )
+            # decompress no further than one byte past what the header
+            # announces
+            data = handle.read(size + 1)
     except (OSError, EOFError, zlib.error) as err:
-        raise DataFileError(f"{path} is not a complete gzip file ({err}); delete it and fetch it again") from err
+        raise DataFileError(
+            f"{path} is not a complete gzip file ({err}); delete it and"
+            " fetch it again"
+        ) from err
     if len(data) != size:
-        raise DataFileError(f"{path} holds {'more' if len(data) > size else len(data)} data bytes but its header "
-                            f"announces shape {shape}; the file is truncated or corrupt: delete it and fetch it again")
+        raise DataFileError(
+            f"{path} holds {'more' if len(data) > size else len(data)}"
+            f" data bytes but its header announces shape {shape}; the"
+            " file is truncated or corrupt: delete it and fetch it"
+            " again"
+        )
     return np.frombuffer(data, dtype=np.uint8).reshape(shape)
 
 
 # From book/data.md, "Finding and loading a dataset"
 DATASETS = ("MNIST", "FashionMNIST")
 IDX_FILES = {
-    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "train": (
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+    ),
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
 }
 
@@ -62,90 +88,157 @@ def data_root(root=None):
 
 
 def _try_download(dataset, root):
-    """Let torchvision fetch the four files of `dataset` into `root`; False if it cannot."""
+    """Let torchvision fetch the four files of `dataset` into `root`;
+    False if it cannot."""
     try:
         import torchvision
 
-        getattr(torchvision.datasets, dataset)(str(root), train=True, download=True)
+        getattr(torchvision.datasets, dataset)(
+            str(root), train=True, download=True
+        )
         return True
-    except Exception:  # offline, blocked, or a partial download: the caller reports what is missing
+    # offline, blocked, or a partial download: the caller reports what is
+    # missing
+    except Exception:
         return False
 
 
 def load_mnist(split="train", dataset="MNIST", root=None, download=True):
     """Images (N, 784) as float32 in [0, 1] and labels (N,) as int64.
 
-    `dataset` is "MNIST" or "FashionMNIST", `split` is "train" (60,000 images)
-    or "test" (10,000 images).
-    """
+    `dataset` is "MNIST" or "FashionMNIST", `split` is "train" (60,000
+    images) or "test" (10,000 images)."""
     if dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {dataset!r}: expected one of {DATASETS}")
+        raise ValueError(
+            f"unknown dataset {dataset!r}: expected one of {DATASETS}"
+        )
     if split not in IDX_FILES:
-        raise ValueError(f"unknown split {split!r}: expected 'train' or 'test'")
+        raise ValueError(
+            f"unknown split {split!r}: expected 'train' or 'test'"
+        )
     root = data_root(root)
     raw = root / dataset / "raw"
     expected = [name for pair in IDX_FILES.values() for name in pair]
-    if all(not (raw / name).exists() for name in expected) and download:  # never mix in a partial download
+    # never mix in a partial download
+    if all(not (raw / name).exists() for name in expected) and download:
         _try_download(dataset, root)
     missing = [name for name in expected if not (raw / name).exists()]
     if missing:
         raise FileNotFoundError(
-            f"{dataset} is not in {raw.resolve()}: expected the files {', '.join(expected)} "
-            f"(missing: {', '.join(missing)}). Put them there, set CATVAE_DATA_DIR to the folder that holds "
-            f"{dataset}/raw/, or allow the download on a machine with internet access.")
+            f"{dataset} is not in {raw.resolve()}: expected the files"
+            f" {', '.join(expected)} (missing: {', '.join(missing)})."
+            " Put them there, set CATVAE_DATA_DIR to the folder that"
+            f" holds {dataset}/raw/, or allow the download on a machine"
+            " with internet access."
+        )
     image_file, label_file = IDX_FILES[split]
-    images, labels = read_idx(raw / image_file), read_idx(raw / label_file)
-    if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != images.shape[:1]:
-        raise DataFileError(f"{raw}: images of shape {images.shape} and labels of shape {labels.shape} "
-                            "do not form a dataset of 28 x 28 images with one label each")
+    images, labels = read_idx(raw / image_file), read_idx(
+        raw / label_file
+    )
+    if (
+        images.ndim != 3
+        or images.shape[1:] != (28, 28)
+        or labels.shape != images.shape[:1]
+    ):
+        raise DataFileError(
+            f"{raw}: images of shape {images.shape} and labels of shape"
+            f" {labels.shape} do not form a dataset of 28 x 28 images"
+            " with one label each"
+        )
     if labels.size and labels.max() > 9:
-        raise DataFileError(f"{raw / label_file} holds the label {labels.max()}, and {dataset} has the labels 0 "
-                            "to 9; is it the right file?")
-    images = torch.from_numpy(images.reshape(len(images), 784).astype(np.float32) / 255.0)
+        raise DataFileError(
+            f"{raw / label_file} holds the label {labels.max()}, and"
+            f" {dataset} has the labels 0 to 9; is it the right file?"
+        )
+    images = torch.from_numpy(
+        images.reshape(len(images), 784).astype(np.float32) / 255.0
+    )
     return images, torch.from_numpy(labels.astype(np.int64))
 
 
 # From book/data.md, "Images as sequences"
 def as_sequences(images):
-    """Images (N, 784) seen as sequences (N, 28, 28): 28 time steps of 28 pixels, one row per step."""
+    """Images (N, 784) seen as sequences (N, 28, 28): 28 time steps of
+    28 pixels, one row per step."""
     if images.dim() != 2 or images.shape[1] != 784:
-        raise ValueError(f"expected images of shape (N, 784), got {tuple(images.shape)}")
+        raise ValueError(
+            "expected images of shape (N, 784), got"
+            f" {tuple(images.shape)}"
+        )
     return images.view(-1, 28, 28)
 
 
 # From book/findings.md, "The invariant CatVAE: categories that are digits"
-def random_affine(images, degrees=15.0, scale=0.1, shift=2.5, shear=0.0, side=28):
-    """Each flattened square image of (B, side * side) turned, scaled, slanted and moved by a small random amount."""
+def random_affine(
+    images, degrees=15.0, scale=0.1, shift=2.5, shear=0.0, side=28
+):
+    """Each flattened square image of (B, side * side) turned, scaled,
+    slanted and moved by a small random amount."""
     b = images.shape[0]
-    uniform = lambda *shape: 2 * torch.rand(*shape, device=images.device) - 1  # in [-1, 1)
+    # in [-1, 1)
+    uniform = (
+        lambda *shape: 2 * torch.rand(*shape, device=images.device) - 1
+    )
     angle = uniform(b) * math.radians(degrees)
     zoom = 1 + uniform(b) * scale
     slant = uniform(b) * shear
-    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom  # the grid maps output to input: the inverse map
-    move = uniform(b, 2) * (2 * shift / side)  # grid coordinates span [-1, 1] over `side` pixels
-    theta = torch.stack([torch.stack([cos + slant * sin, slant * cos - sin, move[:, 0]], 1),  # [[1, slant], [0, 1]]
-                         torch.stack([sin, cos, move[:, 1]], 1)], 1)                          # times the rotation
+    # the grid maps output to input: the inverse map
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    # grid coordinates span [-1, 1] over `side` pixels
+    move = uniform(b, 2) * (2 * shift / side)
+    # [[1, slant], [0, 1]]
+    theta = torch.stack(
+        [
+            torch.stack(
+                [cos + slant * sin, slant * cos - sin, move[:, 0]], 1
+            ),
+            # times the rotation
+            torch.stack([sin, cos, move[:, 1]], 1),
+        ],
+        1,
+    )
     square = images.view(b, 1, side, side)
     grid = F.affine_grid(theta, square.shape, align_corners=False)
-    return F.grid_sample(square, grid, align_corners=False).view(b, side * side).clamp(0, 1)
+    return (
+        F.grid_sample(square, grid, align_corners=False)
+        .view(b, side * side)
+        .clamp(0, 1)
+    )
 
 
 def thicken(images, side=28):
-    """Flattened square images with their strokes thickened: a 3x3 maximum filter."""
+    """Flattened square images with their strokes thickened: a 3x3
+    maximum filter."""
     square = images.view(-1, 1, side, side)
-    return F.max_pool2d(square, 3, stride=1, padding=1).view(images.shape)
+    return F.max_pool2d(square, 3, stride=1, padding=1).view(
+        images.shape
+    )
 
 
 def thin(images, side=28):
-    """Flattened square images with their strokes thinned: each averaged with its 2x2 minimum filter."""
+    """Flattened square images with their strokes thinned: each averaged
+    with its 2x2 minimum filter."""
     square = images.view(-1, 1, side, side)
-    return (0.5 * (square + F.pad(-F.max_pool2d(-square, 2, stride=1), (0, 1, 0, 1)))).view(images.shape)
+    return (
+        0.5
+        * (
+            square
+            + F.pad(-F.max_pool2d(-square, 2, stride=1), (0, 1, 0, 1))
+        )
+    ).view(images.shape)
 
 
 def random_stroke(images):
-    """Each flattened image with its strokes thickened, thinned or kept, at random with equal odds."""
-    choice = torch.randint(0, 3, (images.shape[0], 1), device=images.device)
-    return torch.where(choice == 1, thicken(images), torch.where(choice == 2, thin(images), images))
+    """Each flattened image with its strokes thickened, thinned or kept,
+    at random with equal odds."""
+    choice = torch.randint(
+        0, 3, (images.shape[0], 1), device=images.device
+    )
+    return torch.where(
+        choice == 1,
+        thicken(images),
+        torch.where(choice == 2, thin(images), images),
+    )
 
 
 def slant_and_stroke(images):
@@ -153,4 +246,7 @@ def slant_and_stroke(images):
     return random_stroke(random_affine(images, shear=0.3))
 
 
-AUGMENTATIONS = {"affine": random_affine, "slant-and-stroke": slant_and_stroke}
+AUGMENTATIONS = {
+    "affine": random_affine,
+    "slant-and-stroke": slant_and_stroke,
+}

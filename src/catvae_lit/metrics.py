@@ -14,28 +14,45 @@ __all__ = ["label_array", "contingency", "cluster_accuracy", "normalized_mutual_
 
 # From book/catvae_training.md, "Measuring a clustering"
 def label_array(values, name):
-    """`values` as a 1-D integer array, or a clear error saying what was passed."""
+    """`values` as a 1-D integer array, or a clear error saying what was
+    passed."""
     array = np.asarray(values)
-    if array.ndim != 1 or array.size == 0 or array.dtype.kind not in "iu":
-        raise ValueError(f"{name} must be a non-empty 1-D sequence of integer labels, got {type(values).__name__} "
-                         f"of shape {array.shape} and dtype {array.dtype}")
+    if (
+        array.ndim != 1
+        or array.size == 0
+        or array.dtype.kind not in "iu"
+    ):
+        raise ValueError(
+            f"{name} must be a non-empty 1-D sequence of integer labels,"
+            f" got {type(values).__name__} of shape {array.shape} and"
+            f" dtype {array.dtype}"
+        )
     return array
 
 
 def contingency(y_true, y_pred):
-    """Counts (clusters, labels): entry [k, l] is the number of items in cluster k with label l."""
-    y_true, y_pred = label_array(y_true, "y_true"), label_array(y_pred, "y_pred")
+    """Counts (clusters, labels): entry [k, l] is the number of items in
+    cluster k with label l."""
+    y_true, y_pred = label_array(y_true, "y_true"), label_array(
+        y_pred, "y_pred"
+    )
     if y_true.shape != y_pred.shape:
-        raise ValueError(f"y_true has {y_true.size} items but y_pred has {y_pred.size}")
+        raise ValueError(
+            f"y_true has {y_true.size} items but y_pred has"
+            f" {y_pred.size}"
+        )
     _, labels = np.unique(y_true, return_inverse=True)
     _, clusters = np.unique(y_pred, return_inverse=True)
-    table = np.zeros((clusters.max() + 1, labels.max() + 1), dtype=np.int64)
+    table = np.zeros(
+        (clusters.max() + 1, labels.max() + 1), dtype=np.int64
+    )
     np.add.at(table, (clusters, labels), 1)
     return table
 
 
 def cluster_accuracy(y_true, y_pred):
-    """Accuracy of the best one-to-one matching of clusters to labels (Hungarian algorithm)."""
+    """Accuracy of the best one-to-one matching of clusters to labels
+    (Hungarian algorithm)."""
     table = contingency(y_true, y_pred)
     rows, cols = linear_sum_assignment(table, maximize=True)
     return table[rows, cols].sum() / table.sum()
@@ -45,128 +62,207 @@ def normalized_mutual_info(y_true, y_pred):
     """I(cluster; label) / mean(H(cluster), H(label)), in [0, 1]."""
     counts = contingency(y_true, y_pred)
     joint = counts / counts.sum()
-    p_cluster, p_label = joint.sum(1, keepdims=True), joint.sum(0, keepdims=True)
+    p_cluster, p_label = joint.sum(1, keepdims=True), joint.sum(
+        0, keepdims=True
+    )
     nonzero = joint > 0
-    mutual = (joint[nonzero] * np.log(joint[nonzero] / (p_cluster @ p_label)[nonzero])).sum()
-    mutual = max(mutual, 0.0)  # rounding leaves about -1e-16 when the clusters say nothing
-    entropies = [-(p[p > 0] * np.log(p[p > 0])).sum() for p in (p_cluster, p_label)]
+    mutual = (
+        joint[nonzero]
+        * np.log(joint[nonzero] / (p_cluster @ p_label)[nonzero])
+    ).sum()
+    # rounding leaves about -1e-16 when the clusters say nothing
+    mutual = max(mutual, 0.0)
+    entropies = [
+        -(p[p > 0] * np.log(p[p > 0])).sum()
+        for p in (p_cluster, p_label)
+    ]
     return 1.0 if max(entropies) == 0 else mutual / np.mean(entropies)
 
 
 # From book/catvae_training.md, "Measuring a clustering"
 @torch.no_grad()
 def predict_clusters(model, images, batch_size=2000):
-    """argmax_c q(c|x) for images (N, D), in evaluation mode: (N,) on the CPU."""
+    """argmax_c q(c|x) for images (N, D), in evaluation mode: (N,) on
+    the CPU."""
     was_training = model.training
     model.eval()
     device = model.prior_means.device
-    clusters = torch.cat([model.classify(batch.to(device)).argmax(-1).cpu() for batch in images.split(batch_size)])
+    clusters = torch.cat(
+        [
+            model.classify(batch.to(device)).argmax(-1).cpu()
+            for batch in images.split(batch_size)
+        ]
+    )
     model.train(was_training)
     return clusters
 
 
 def clustering_scores(model, images, labels):
-    """Clustering accuracy, NMI and the share of images in each cluster, for q(c|x) on (images, labels)."""
+    """Clustering accuracy, NMI and the share of images in each cluster,
+    for q(c|x) on (images, labels)."""
     clusters = predict_clusters(model, images)
-    occupancy = torch.bincount(clusters, minlength=model.config["num_classes"]) / len(clusters)
-    return {"accuracy": float(cluster_accuracy(labels, clusters)),
-            "nmi": float(normalized_mutual_info(labels, clusters)),
-            "occupancy": [round(share, 4) for share in occupancy.tolist()]}
+    occupancy = torch.bincount(
+        clusters, minlength=model.config["num_classes"]
+    ) / len(clusters)
+    return {
+        "accuracy": float(cluster_accuracy(labels, clusters)),
+        "nmi": float(normalized_mutual_info(labels, clusters)),
+        "occupancy": [round(share, 4) for share in occupancy.tolist()],
+    }
 
 
 # From book/infocatvae.md, "Measuring it: the generated-sample cross-entropy"
 @torch.no_grad()
-def generated_logits(model, n_samples=10_000, generator=None, batch_size=2000):
-    """Categories c ~ uniform (n,) and the classifier's logits (n, K) on the mean images of z ~ N(mu_c, I)."""
+def generated_logits(
+    model, n_samples=10_000, generator=None, batch_size=2000
+):
+    """Categories c ~ uniform (n,) and the classifier's logits (n, K) on
+    the mean images of z ~ N(mu_c, I)."""
     was_training = model.training
     model.eval()
     k = model.config["num_classes"]
     categories = torch.randint(k, (n_samples,), generator=generator)
-    logits = torch.cat([model.class_logits(model.sample(batch.to(model.prior_means.device), generator)).cpu()
-                        for batch in categories.split(batch_size)])
+    logits = torch.cat(
+        [
+            model.class_logits(
+                model.sample(
+                    batch.to(model.prior_means.device), generator
+                )
+            ).cpu()
+            for batch in categories.split(batch_size)
+        ]
+    )
     model.train(was_training)
     return categories, logits
 
 
 def generated_cross_entropy(model, n_samples=10_000, generator=None):
-    """Mean cross-entropy between uniform categories and q(c|x) on images generated from them (section 10)."""
+    """Mean cross-entropy between uniform categories and q(c|x) on
+    images generated from them (section 10)."""
     categories, logits = generated_logits(model, n_samples, generator)
     return F.cross_entropy(logits, categories).item()
 
 
 # From book/infocatvae.md, "Measuring it: the generated-sample cross-entropy"
 def double_softmax_cross_entropy(logits, categories):
-    """The cross-entropy as the authors' evaluation computed it: a softmax applied to probabilities."""
+    """The cross-entropy as the authors' evaluation computed it: a
+    softmax applied to probabilities."""
     return F.cross_entropy(torch.softmax(logits, -1), categories).item()
 
 
 # From book/evaluation.md, "The estimator"
 def kde_log_density(centres, points, bandwidths, chunk_size=128):
-    """log p_h(points) (len(bandwidths), M) of the Gaussian KDE on centres (N, D), for every bandwidth h.
+    """log p_h(points) (len(bandwidths), M) of the Gaussian KDE on
+    centres (N, D), for every bandwidth h.
 
-    Per chunk of points, the squared distances come from one float32 matrix product and serve every
-    bandwidth. Each row is shifted by its smallest distance, so its largest kernel term is exp(0) = 1
-    and a float32 sum of the terms is accurate; exponents are floored at -87, below which float32
-    turns subnormal (and slow) and the terms change the sum by less than 1e-33 of it.
-    """
+    Per chunk of points, the squared distances come from one float32
+    matrix product and serve every bandwidth. Each row is shifted by its
+    smallest distance, so its largest kernel term is exp(0) = 1 and a
+    float32 sum of the terms is accurate; exponents are floored at -87,
+    below which float32 turns subnormal (and slow) and the terms change
+    the sum by less than 1e-33 of it."""
     centres = torch.as_tensor(centres, dtype=torch.float32)
     points = torch.as_tensor(points, dtype=torch.float32)
-    bandwidths = torch.as_tensor(bandwidths, dtype=torch.float64).flatten()
-    if centres.dim() != 2 or points.dim() != 2 or centres.shape[1] != points.shape[1]:
-        raise ValueError(f"expected centres (N, D) and points (M, D), got {tuple(centres.shape)} and {tuple(points.shape)}")
+    bandwidths = torch.as_tensor(
+        bandwidths, dtype=torch.float64
+    ).flatten()
+    if (
+        centres.dim() != 2
+        or points.dim() != 2
+        or centres.shape[1] != points.shape[1]
+    ):
+        raise ValueError(
+            "expected centres (N, D) and points (M, D), got"
+            f" {tuple(centres.shape)} and {tuple(points.shape)}"
+        )
     if not (bandwidths > 0).all():
-        raise ValueError(f"bandwidths must be positive, got {bandwidths.tolist()}")
+        raise ValueError(
+            f"bandwidths must be positive, got {bandwidths.tolist()}"
+        )
     n, dim = centres.shape
-    normaliser = math.log(n) + 0.5 * dim * torch.log(2 * math.pi * bandwidths**2)
+    normaliser = math.log(n) + 0.5 * dim * torch.log(
+        2 * math.pi * bandwidths**2
+    )
     centre_norms = centres.pow(2).sum(1)
     out = torch.empty(len(bandwidths), len(points), dtype=torch.float64)
     for start in range(0, len(points), chunk_size):
-        block = points[start:start + chunk_size]
-        squared = torch.addmm(centre_norms, block, centres.T, alpha=-2).add_(block.pow(2).sum(1, keepdim=True))
+        block = points[start : start + chunk_size]
+        squared = torch.addmm(
+            centre_norms, block, centres.T, alpha=-2
+        ).add_(block.pow(2).sum(1, keepdim=True))
         nearest = squared.clamp_(min=0).min(1, keepdim=True).values
         squared.sub_(nearest)
         for index, h in enumerate(bandwidths.tolist()):
             scale = 0.5 / (h * h)
-            kernel_sum = (squared * -scale).clamp_(min=-87.0).exp_().sum(1)
-            out[index, start:start + len(block)] = kernel_sum.double().log() - scale * nearest.squeeze(1).double()
+            kernel_sum = (
+                (squared * -scale).clamp_(min=-87.0).exp_().sum(1)
+            )
+            out[index, start : start + len(block)] = (
+                kernel_sum.double().log()
+                - scale * nearest.squeeze(1).double()
+            )
     return out - normaliser.view(-1, 1)
 
 
 def cross_validated_bandwidth(train, bandwidths, folds=5):
-    """The bandwidth with the highest total held-out log-likelihood over `folds` consecutive folds of
-    `train` (N, D), and those totals (len(bandwidths),)."""
+    """The bandwidth with the highest total held-out log-likelihood over
+    `folds` consecutive folds of `train` (N, D), and those totals
+    (len(bandwidths),)."""
     train = torch.as_tensor(train, dtype=torch.float32)
     bandwidths = torch.as_tensor(bandwidths, dtype=torch.float64)
     if folds < 2 or folds > len(train):
-        raise ValueError(f"folds must be between 2 and the number of training points ({len(train)}), got {folds}")
+        raise ValueError(
+            "folds must be between 2 and the number of training points"
+            f" ({len(train)}), got {folds}"
+        )
     scores = torch.zeros(len(bandwidths), dtype=torch.float64)
     for held in torch.arange(len(train)).tensor_split(folds):
         kept = torch.ones(len(train), dtype=torch.bool)
         kept[held] = False
-        scores += kde_log_density(train[kept], train[held], bandwidths).sum(1)
+        scores += kde_log_density(
+            train[kept], train[held], bandwidths
+        ).sum(1)
     return bandwidths[scores.argmax()].item(), scores
 
 
 def kde_log_likelihood(train, samples, bandwidths, folds=5):
-    """Mean log-likelihood (nats) of `samples` (M, D) under a Gaussian KDE of `train` (N, D), and the bandwidth
-    chosen by cross-validation on `train`: the protocol of the paper's table 1. Tensors or arrays."""
+    """Mean log-likelihood (nats) of `samples` (M, D) under a Gaussian
+    KDE of `train` (N, D), and the bandwidth chosen by
+    cross-validation on `train`: the protocol of the paper's table 1.
+    Tensors or arrays."""
     bandwidth, _ = cross_validated_bandwidth(train, bandwidths, folds)
-    return kde_log_density(train, samples, [bandwidth]).mean().item(), bandwidth
+    return (
+        kde_log_density(train, samples, [bandwidth]).mean().item(),
+        bandwidth,
+    )
 
 
 # From book/evaluation.md, "Table 1, computed exactly"
 @torch.no_grad()
-def generated_images(model, n_samples=10_000, generator=None, batch_size=2000):
-    """Mean images (n_samples, D) decoded from codes drawn from the model's prior, on the CPU.
+def generated_images(
+    model, n_samples=10_000, generator=None, batch_size=2000
+):
+    """Mean images (n_samples, D) decoded from codes drawn from the
+    model's prior, on the CPU.
 
-    A model with categories (prior_means) draws them uniformly, then z ~ N(mu_c, I); others draw z ~ N(0, I).
-    """
+    A model with categories (prior_means) draws them uniformly, then z ~
+    N(mu_c, I); others draw z ~ N(0, I)."""
     was_training = model.training
     model.eval()
     if hasattr(model, "prior_means"):
-        categories = torch.randint(model.config["num_classes"], (n_samples,), generator=generator)
-        batches = [model.sample(batch.to(model.prior_means.device), generator) for batch in categories.split(batch_size)]
+        categories = torch.randint(
+            model.config["num_classes"],
+            (n_samples,),
+            generator=generator,
+        )
+        batches = [
+            model.sample(batch.to(model.prior_means.device), generator)
+            for batch in categories.split(batch_size)
+        ]
     else:
-        batches = [model.sample(len(batch), generator) for batch in torch.arange(n_samples).split(batch_size)]
+        batches = [
+            model.sample(len(batch), generator)
+            for batch in torch.arange(n_samples).split(batch_size)
+        ]
     model.train(was_training)
     return torch.cat([batch.cpu() for batch in batches])

@@ -27,19 +27,41 @@ __all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_ENTRIES", "OPTIONAL_ENTRIES", "MODEL
 
 # From book/vae.md, "Training, and keeping what was trained"
 CHECKPOINT_FORMAT = 1
-# What a checkpoint holds, and the type of each entry (a list of seeds for an ensemble).
-CHECKPOINT_ENTRIES = {"format": int, "model_class": str, "model_config": dict, "model_state": dict,
-                      "optimizer_state": (dict, type(None)), "epoch": int, "history": list,
-                      "seed": (int, list, type(None)), "torch_rng": torch.Tensor, "metadata": dict}
-# Entries that checkpoints written by `fit` hold, and older ones may lack: the fingerprint of the training data.
+# What a checkpoint holds, and the type of each entry (a list of seeds
+# for an ensemble).
+CHECKPOINT_ENTRIES = {
+    "format": int,
+    "model_class": str,
+    "model_config": dict,
+    "model_state": dict,
+    "optimizer_state": (dict, type(None)),
+    "epoch": int,
+    "history": list,
+    "seed": (int, list, type(None)),
+    "torch_rng": torch.Tensor,
+    "metadata": dict,
+}
+# Entries that checkpoints written by `fit` hold, and older ones may
+# lack: the fingerprint of the training data.
 OPTIONAL_ENTRIES = {"data": dict}
-# The classes that restore_model builds, by the name a checkpoint gives; each chapter adds the models it defines.
+# The classes that restore_model builds, by the name a checkpoint gives;
+# each chapter adds the models it defines.
 MODEL_CLASSES = {"VAE": VAE}
 
 
-def save_checkpoint(path, model, optimizer=None, epoch=0, history=(), seed=None, metadata=None, data=None):
-    """Write a checkpoint atomically: to a temporary file in the same folder, then renamed over `path`.
-    `data` is the fingerprint of the training images, which a resumed run must train on too."""
+def save_checkpoint(
+    path,
+    model,
+    optimizer=None,
+    epoch=0,
+    history=(),
+    seed=None,
+    metadata=None,
+    data=None,
+):
+    """Write a checkpoint atomically: to a temporary file in the same
+    folder, then renamed over `path`. `data` is the fingerprint of the
+    training images, which a resumed run must train on too."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {
@@ -47,7 +69,9 @@ def save_checkpoint(path, model, optimizer=None, epoch=0, history=(), seed=None,
         "model_class": type(model).__name__,
         "model_config": model.config,
         "model_state": model.state_dict(),
-        "optimizer_state": optimizer.state_dict() if optimizer is not None else None,
+        "optimizer_state": (
+            optimizer.state_dict() if optimizer is not None else None
+        ),
         "epoch": epoch,
         "history": list(history),
         "seed": seed,
@@ -55,13 +79,17 @@ def save_checkpoint(path, model, optimizer=None, epoch=0, history=(), seed=None,
         "metadata": metadata or {},
         **({"data": data} if data is not None else {}),
     }
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    handle, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=path.name, suffix=".tmp"
+    )
     try:
         with os.fdopen(handle, "wb") as file:
             torch.save(state, file)
             file.flush()
-            os.fsync(file.fileno())  # on the disk before the rename makes it the checkpoint
-        os.chmod(temporary, 0o644)  # mkstemp creates files readable by their owner only
+            # on the disk before the rename makes it the checkpoint
+            os.fsync(file.fileno())
+        # mkstemp creates files readable by their owner only
+        os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
@@ -69,101 +97,196 @@ def save_checkpoint(path, model, optimizer=None, epoch=0, history=(), seed=None,
 
 
 def load_checkpoint(path):
-    """The dictionary saved by `save_checkpoint`, read without running any code the file may hold."""
+    """The dictionary saved by `save_checkpoint`, read without running
+    any code the file may hold."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     try:
-        # weights_only: the unpickler builds tensors and plain containers only, never calls what a file names
+        # weights_only: the unpickler builds tensors and plain containers
+        # only, never calls what a file names
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        code = re.search(r"GLOBAL ([\w.]+)", str(err))  # the callable a pickle names, in any torch's wording
-        first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        reason = f"it asks for {code.group(1)}, and only tensors and plain data are read" if code else first_line
-        raise ValueError(f"{path} is not a readable checkpoint ({reason})") from err
-    malformed = [key for key, kind in CHECKPOINT_ENTRIES.items()
-                 if not isinstance(state, dict) or key not in state or not isinstance(state[key], kind)]
-    malformed += [key for key, kind in OPTIONAL_ENTRIES.items()
-                  if isinstance(state, dict) and key in state and not isinstance(state[key], kind)]
-    if not malformed:  # the records that end up in JSON must be plain data, the weights tensors named by strings
-        malformed = [key for key in ("history", "metadata", "model_config", "data")
-                     if not is_plain_data(state.get(key))]
-        if not all(isinstance(name, str) and isinstance(value, torch.Tensor)
-                   and value.untyped_storage().nbytes() >= value.numel() * value.element_size()  # no expand()
-                   for name, value in state["model_state"].items()):
+        # the callable a pickle names, in any torch's wording
+        code = re.search(r"GLOBAL ([\w.]+)", str(err))
+        first_line = (
+            str(err).strip().splitlines() or [type(err).__name__]
+        )[0]
+        reason = (
+            f"it asks for {code.group(1)}, and only tensors and plain"
+            " data are read"
+            if code
+            else first_line
+        )
+        raise ValueError(
+            f"{path} is not a readable checkpoint ({reason})"
+        ) from err
+    malformed = [
+        key
+        for key, kind in CHECKPOINT_ENTRIES.items()
+        if not isinstance(state, dict)
+        or key not in state
+        or not isinstance(state[key], kind)
+    ]
+    malformed += [
+        key
+        for key, kind in OPTIONAL_ENTRIES.items()
+        if isinstance(state, dict)
+        and key in state
+        and not isinstance(state[key], kind)
+    ]
+    # the records that end up in JSON must be plain data, the weights
+    # tensors named by strings
+    if not malformed:
+        malformed = [
+            key
+            for key in ("history", "metadata", "model_config", "data")
+            if not is_plain_data(state.get(key))
+        ]
+        if not all(
+            isinstance(name, str) and isinstance(value, torch.Tensor)
+            # no expand()
+            and value.untyped_storage().nbytes()
+            >= value.numel() * value.element_size()
+            for name, value in state["model_state"].items()
+        ):
             malformed.append("model_state")
         if state["torch_rng"].dtype != torch.uint8:
             malformed.append("torch_rng")
     if malformed:
-        raise ValueError(f"{path} is not a catvae_lit checkpoint (missing or malformed: {', '.join(malformed)})")
+        raise ValueError(
+            f"{path} is not a catvae_lit checkpoint (missing or"
+            f" malformed: {', '.join(malformed)})"
+        )
     if state["format"] > CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} has checkpoint format {state['format']}, newer than this version of "
-                         f"catvae_lit reads ({CHECKPOINT_FORMAT}); upgrade catvae_lit")
+        raise ValueError(
+            f"{path} has checkpoint format {state['format']}, newer than"
+            f" this version of catvae_lit reads ({CHECKPOINT_FORMAT});"
+            " upgrade catvae_lit"
+        )
     return state
 
 
 def is_plain_data(value):
-    """True for JSON's kinds of data: numbers, strings, booleans, None, lists of them, dicts with string keys."""
+    """True for JSON's kinds of data: numbers, strings, booleans, None,
+    lists of them, dicts with string keys."""
     if isinstance(value, dict):
-        return all(isinstance(key, str) and is_plain_data(item) for key, item in value.items())
+        return all(
+            isinstance(key, str) and is_plain_data(item)
+            for key, item in value.items()
+        )
     if isinstance(value, list):
         return all(map(is_plain_data, value))
     return value is None or isinstance(value, (str, int, float))
 
 
 def load_weights(model, state, path="checkpoint"):
-    """Load a checkpoint's weights into `model`, refusing one saved from another architecture or diverged."""
+    """Load a checkpoint's weights into `model`, refusing one saved from
+    another architecture or diverged."""
     found = (state["model_class"], state["model_config"])
     if found != (type(model).__name__, model.config):
-        raise ValueError(f"{path} holds a {found[0]}{found[1]}, not a {type(model).__name__}{model.config}; "
-                         "build the model with the checkpoint's arguments, or use restore_model")
+        raise ValueError(
+            f"{path} holds a {found[0]}{found[1]}, not a"
+            f" {type(model).__name__}{model.config}; build the model"
+            " with the checkpoint's arguments, or use restore_model"
+        )
     check_weights_fit(model, state["model_state"], path)
-    not_finite = [name for name, value in state["model_state"].items()
-                  if value.is_floating_point() and not value.isfinite().all()]
+    not_finite = [
+        name
+        for name, value in state["model_state"].items()
+        if value.is_floating_point() and not value.isfinite().all()
+    ]
     if not_finite:
-        raise ValueError(f"{path} holds infinite or NaN weights; it cannot be resumed or used "
-                         f"({', '.join(not_finite[:3])}): the run diverged before it was saved")
+        raise ValueError(
+            f"{path} holds infinite or NaN weights; it cannot be resumed"
+            f" or used ({', '.join(not_finite[:3])}): the run diverged"
+            " before it was saved"
+        )
     model.load_state_dict(state["model_state"])
     return model
 
 
 def check_weights_fit(model, weights, path="checkpoint"):
-    """Refuse `weights` {name: tensor} whose names or shapes are not those of `model`'s, saying which."""
-    expected = {name: tuple(value.shape) for name, value in model.state_dict().items()}
+    """Refuse `weights` {name: tensor} whose names or shapes are not
+    those of `model`'s, saying which."""
+    expected = {
+        name: tuple(value.shape)
+        for name, value in model.state_dict().items()
+    }
     found = {name: tuple(value.shape) for name, value in weights.items()}
-    problems = ([f"{name} is missing" for name in expected if name not in found]
-                + [f"{name} is not the model's" for name in found if name not in expected]
-                + [f"{name} has shape {found[name]} where the model's has {shape}"
-                   for name, shape in expected.items() if name in found and found[name] != shape])
+    problems = (
+        [f"{name} is missing" for name in expected if name not in found]
+        + [
+            f"{name} is not the model's"
+            for name in found
+            if name not in expected
+        ]
+        + [
+            f"{name} has shape {found[name]} where the model's has"
+            f" {shape}"
+            for name, shape in expected.items()
+            if name in found and found[name] != shape
+        ]
+    )
     if problems:
-        raise ValueError(f"{path}: its weights do not fit a {type(model).__name__}{model.config} "
-                         f"({'; '.join(problems[:3])}{'; ...' if len(problems) > 3 else ''})")
+        listed = "; ".join(problems[:3]) + (
+            "; ..." if len(problems) > 3 else ""
+        )
+        raise ValueError(
+            f"{path}: its weights do not fit a"
+            f" {type(model).__name__}{model.config} ({listed})"
+        )
 
 
 def check_config(model_class, config, path="checkpoint"):
-    """Refuse arguments that `model_class` does not take, or of another type than its defaults."""
+    """Refuse arguments that `model_class` does not take, or of another
+    type than its defaults."""
     parameters = inspect.signature(model_class).parameters
     for name, value in config.items():
-        default = parameters[name].default if name in parameters else inspect.Parameter.empty
-        expected = (float, int) if type(default) is float else (type(default),)
-        if default is inspect.Parameter.empty or type(value) not in expected:
-            raise ValueError(f"{path}: {model_class.__name__} takes no argument {name}={value!r}")
+        default = (
+            parameters[name].default
+            if name in parameters
+            else inspect.Parameter.empty
+        )
+        expected = (
+            (float, int) if type(default) is float else (type(default),)
+        )
+        if (
+            default is inspect.Parameter.empty
+            or type(value) not in expected
+        ):
+            raise ValueError(
+                f"{path}: {model_class.__name__} takes no argument"
+                f" {name}={value!r}"
+            )
 
 
 def model_from_checkpoint(state, path="checkpoint"):
-    """The model a loaded checkpoint describes: its class looked up by name, its checked arguments, its weights."""
+    """The model a loaded checkpoint describes: its class looked up by
+    name, its checked arguments, its weights."""
     model_class = MODEL_CLASSES.get(state["model_class"])
     if model_class is None:
-        raise ValueError(f"{path} names the class {state['model_class']!r}, not one of the models catvae_lit "
-                         f"restores ({', '.join(MODEL_CLASSES)}); restore it with the code that trained it")
+        raise ValueError(
+            f"{path} names the class {state['model_class']!r}, not one"
+            " of the models catvae_lit restores"
+            f" ({', '.join(MODEL_CLASSES)}); restore it with the code"
+            " that trained it"
+        )
     check_config(model_class, state["model_config"], path)
     try:
-        with torch.device("meta"):  # shapes without memory: a forged config cannot make us allocate its model
+        # shapes without memory: a forged config cannot make us allocate
+        # its model
+        with torch.device("meta"):
             outline = model_class(**state["model_config"])
     except (ValueError, RuntimeError, TypeError, OverflowError) as err:
-        raise ValueError(f"{path}: cannot build a {model_class.__name__} from {state['model_config']} ({err})") from err
+        raise ValueError(
+            f"{path}: cannot build a {model_class.__name__} from"
+            f" {state['model_config']} ({err})"
+        ) from err
     check_weights_fit(outline, state["model_state"], path)
-    return load_weights(model_class(**state["model_config"]), state, path)
+    return load_weights(
+        model_class(**state["model_config"]), state, path
+    )
 
 
 def restore_model(path, device=None):
@@ -175,13 +298,15 @@ def restore_model(path, device=None):
 # From book/vae.md, "Training, and keeping what was trained"
 # From book/engineering.md, "Fused Adam", which replaces the version taught here
 def adam(model, lr):
-    """Adam over the model's parameters, with the fused update (one pass over all of them)."""
+    """Adam over the model's parameters, with the fused update (one pass
+    over all of them)."""
     return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
 
 
 # From book/engineering.md, "Keeping freed memory", which replaces the version taught here
 def training_device(device):
-    """The device `fit` trains on: `device`, or the default one when it is None; on the CPU, memory is kept."""
+    """The device `fit` trains on: `device`, or the default one when it
+    is None; on the CPU, memory is kept."""
     device = default_device(device)
     if device.type == "cpu":
         keep_freed_memory()
@@ -189,153 +314,320 @@ def training_device(device):
 
 
 def epoch_order(n, seed, epoch, device):
-    """The order of n images in `epoch` of a run with `seed`: the same whether or not the run was interrupted."""
+    """The order of n images in `epoch` of a run with `seed`: the same
+    whether or not the run was interrupted."""
     generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
     return torch.randperm(n, generator=generator).to(device)
 
 
-def fit(model, objective, images, epochs, batch_size=128, lr=1e-3, seed=0, checkpoint=None,
-        resume=False, device=None, progress=True, metadata=None, monitor=None, overwrite=False):
-    """Train `model` with Adam on `images` (N, ...) for `epochs` epochs in total; return the history.
+def fit(
+    model,
+    objective,
+    images,
+    epochs,
+    batch_size=128,
+    lr=1e-3,
+    seed=0,
+    checkpoint=None,
+    resume=False,
+    device=None,
+    progress=True,
+    metadata=None,
+    monitor=None,
+    overwrite=False,
+):
+    """Train `model` with Adam on `images` (N, ...) for `epochs` epochs
+    in total; return the history.
 
-    `objective(model, batch)` returns a dictionary of scalar tensors with a "loss"
-    to minimise; a list of objectives takes one step each, in turn, on every batch.
-    The history is a list with one dictionary per epoch, the mean of each term
-    the objectives return (terms of the same name are added). With `checkpoint`, the state is
-    saved after every epoch; with `resume=True` and an existing checkpoint,
-    training continues from it with the learning rate `lr` and, if `lr` is that of
-    the checkpoint, gives the same result as an uninterrupted run with the same seed
-    (another seed or other images are refused). An existing checkpoint is otherwise
-    refused, unless `overwrite=True` lets the run replace it.
-    `monitor(model)`, if given, returns more numbers for each epoch's row of the history (a test
-    accuracy, say, for learning curves); one that draws no random numbers leaves the training unchanged.
-    """
+    `objective(model, batch)` returns a dictionary of scalar tensors
+    with a "loss" to minimise; a list of objectives takes one step each,
+    in turn, on every batch. The history is a list with one dictionary
+    per epoch, the mean of each term the objectives return (terms of the
+    same name are added). With `checkpoint`, the state is saved after
+    every epoch; with `resume=True` and an existing checkpoint, training
+    continues from it with the learning rate `lr` and, if `lr` is that
+    of the checkpoint, gives the same result as an uninterrupted run
+    with the same seed (another seed or other images are refused). An
+    existing checkpoint is otherwise refused, unless `overwrite=True`
+    lets the run replace it. `monitor(model)`, if given, returns more
+    numbers for each epoch's row of the history (a test accuracy, say,
+    for learning curves); one that draws no random numbers leaves the
+    training unchanged."""
     data = data_fingerprint(images)
-    device, optimizer, history = start_training(model, epochs, batch_size, lr, seed, checkpoint, resume, device,
-                                                overwrite, data)
+    device, optimizer, history = start_training(
+        model,
+        epochs,
+        batch_size,
+        lr,
+        seed,
+        checkpoint,
+        resume,
+        device,
+        overwrite,
+        data,
+    )
     start = saved = len(history)
-    objectives = objective if isinstance(objective, (list, tuple)) else [objective]
+    objectives = (
+        objective
+        if isinstance(objective, (list, tuple))
+        else [objective]
+    )
     images = images.to(device)
     batches = math.ceil(len(images) / batch_size)
-    bar = tqdm(total=(epochs - start) * batches, disable=not progress, unit="batch", mininterval=1.0)
+    bar = tqdm(
+        total=(epochs - start) * batches,
+        disable=not progress,
+        unit="batch",
+        mininterval=1.0,
+    )
     for epoch in range(start, epochs):
         model.train()
         sums = {}
-        for indices in epoch_order(len(images), seed, epoch, device).split(batch_size):
+        for indices in epoch_order(
+            len(images), seed, epoch, device
+        ).split(batch_size):
             for step in objectives:
                 terms = step(model, images[indices])
                 if not torch.isfinite(terms["loss"]):
-                    raise divergence_error(f"the loss became {terms['loss'].item()}", epoch + 1, checkpoint, saved)
+                    raise divergence_error(
+                        f"the loss became {terms['loss'].item()}",
+                        epoch + 1,
+                        checkpoint,
+                        saved,
+                    )
                 optimizer.zero_grad(set_to_none=True)
                 terms["loss"].backward()
                 optimizer.step()
                 for name, value in terms.items():
-                    sums[name] = sums.get(name, 0.0) + value.item() * len(indices)
+                    sums[name] = sums.get(
+                        name, 0.0
+                    ) + value.item() * len(indices)
             bar.update()
-        history.append({"epoch": epoch + 1, **{name: total / len(images) for name, total in sums.items()}})
+        history.append(
+            {
+                "epoch": epoch + 1,
+                **{
+                    name: total / len(images)
+                    for name, total in sums.items()
+                },
+            }
+        )
         if monitor is not None:
             history[-1].update(monitor(model))
-        bar.set_postfix(epoch=epoch + 1, loss=f"{history[-1]['loss']:.2f}")
-        if not all(parameter.isfinite().all() for parameter in model.parameters()):
-            raise divergence_error("the weights became infinite or NaN", epoch + 1, checkpoint, saved)
+        bar.set_postfix(
+            epoch=epoch + 1, loss=f"{history[-1]['loss']:.2f}"
+        )
+        if not all(
+            parameter.isfinite().all()
+            for parameter in model.parameters()
+        ):
+            raise divergence_error(
+                "the weights became infinite or NaN",
+                epoch + 1,
+                checkpoint,
+                saved,
+            )
         if checkpoint is not None:
-            save_checkpoint(checkpoint, model, optimizer, epoch + 1, history, seed, metadata, data)
+            save_checkpoint(
+                checkpoint,
+                model,
+                optimizer,
+                epoch + 1,
+                history,
+                seed,
+                metadata,
+                data,
+            )
             saved = epoch + 1
     bar.close()
     return history
 
 
 def data_fingerprint(images):
-    """What identifies a run's training images: their shape, and a hash of their values in their order."""
+    """What identifies a run's training images: their shape, and a hash
+    of their values in their order."""
     values = images.detach().cpu().contiguous().numpy()
-    return {"shape": list(values.shape), "blake2b": hashlib.blake2b(values, digest_size=16).hexdigest()}
+    return {
+        "shape": list(values.shape),
+        "blake2b": hashlib.blake2b(values, digest_size=16).hexdigest(),
+    }
 
 
-def start_training(model, epochs, batch_size, lr, seed, checkpoint, resume, device, overwrite=False, data=None):
-    """Check the settings, move `model` to its device, seed the random numbers, and return the device,
-    an optimizer and the history so far: empty, or that of `checkpoint` when resuming it."""
+def start_training(
+    model,
+    epochs,
+    batch_size,
+    lr,
+    seed,
+    checkpoint,
+    resume,
+    device,
+    overwrite=False,
+    data=None,
+):
+    """Check the settings, move `model` to its device, seed the random
+    numbers, and return the device, an optimizer and the history so far:
+    empty, or that of `checkpoint` when resuming it."""
     if epochs < 1 or batch_size < 1 or lr <= 0:
-        raise ValueError(f"need epochs >= 1, batch_size >= 1 and lr > 0; got {epochs}, {batch_size}, {lr}")
-    if checkpoint is not None and Path(checkpoint).exists() and not (resume or overwrite):
-        raise ValueError(f"{checkpoint} exists; pass resume=True to continue that run or overwrite=True to "
-                         "replace it")
+        raise ValueError(
+            "need epochs >= 1, batch_size >= 1 and lr > 0; got"
+            f" {epochs}, {batch_size}, {lr}"
+        )
+    if (
+        checkpoint is not None
+        and Path(checkpoint).exists()
+        and not (resume or overwrite)
+    ):
+        raise ValueError(
+            f"{checkpoint} exists; pass resume=True to continue that run"
+            " or overwrite=True to replace it"
+        )
     device = training_device(device)
     model.to(device)
     optimizer = adam(model, lr)
-    torch.manual_seed(seed[0] if isinstance(seed, list) else seed)  # an ensemble's seeds: one per member
-    history = resume_training(model, optimizer, checkpoint, epochs, lr, seed, data) if resume else []
+    # an ensemble's seeds: one per member
+    torch.manual_seed(seed[0] if isinstance(seed, list) else seed)
+    history = (
+        resume_training(
+            model, optimizer, checkpoint, epochs, lr, seed, data
+        )
+        if resume
+        else []
+    )
     return device, optimizer, history
 
 
-def resume_training(model, optimizer, checkpoint, epochs, lr, seed, data=None):
-    """Load the state of `checkpoint`, if it exists, into model, optimizer and random number generator, and
-    return its history (empty without a checkpoint); the learning rate becomes `lr`. The checkpoint must
-    have been trained with `seed` on the images whose fingerprint is `data` (when it recorded them)."""
+def resume_training(
+    model, optimizer, checkpoint, epochs, lr, seed, data=None
+):
+    """Load the state of `checkpoint`, if it exists, into model,
+    optimizer and random number generator, and return its history (empty
+    without a checkpoint); the learning rate becomes `lr`. The
+    checkpoint must have been trained with `seed` on the images whose
+    fingerprint is `data` (when it recorded them)."""
     if checkpoint is None or not Path(checkpoint).exists():
         return []
     state = load_checkpoint(checkpoint)
     load_weights(model, state, checkpoint)
     if state["optimizer_state"] is None:
-        raise ValueError(f"{checkpoint} holds no optimizer state (a published copy); resume from the "
-                         "checkpoint that training wrote")
+        raise ValueError(
+            f"{checkpoint} holds no optimizer state (a published copy);"
+            " resume from the checkpoint that training wrote"
+        )
     if state["seed"] != seed:
-        raise ValueError(f"{checkpoint} was trained with seed {state['seed']}, not {seed}; resume it with its "
-                         "own seed, or train into another checkpoint")
+        raise ValueError(
+            f"{checkpoint} was trained with seed {state['seed']}, not"
+            f" {seed}; resume it with its own seed, or train into"
+            " another checkpoint"
+        )
     if data is not None and state.get("data", data) != data:
-        raise ValueError(f"{checkpoint} was trained on other images than these (their fingerprints differ); "
-                         "resume it on its own images, or train into another checkpoint")
+        raise ValueError(
+            f"{checkpoint} was trained on other images than these (their"
+            " fingerprints differ); resume it on its own images, or"
+            " train into another checkpoint"
+        )
     if len(state["history"]) != state["epoch"]:
-        raise ValueError(f"{checkpoint} holds {len(state['history'])} epochs of history for {state['epoch']} "
-                         "epochs trained; it was not written by this training loop")
+        raise ValueError(
+            f"{checkpoint} holds {len(state['history'])} epochs of"
+            f" history for {state['epoch']} epochs trained; it was not"
+            " written by this training loop"
+        )
     if state["epoch"] > epochs:
-        raise ValueError(f"{checkpoint} has trained {state['epoch']} epochs, more than the {epochs} asked for; "
-                         f"ask for {state['epoch']} or more")
+        raise ValueError(
+            f"{checkpoint} has trained {state['epoch']} epochs, more"
+            f" than the {epochs} asked for; ask for {state['epoch']} or"
+            " more"
+        )
     expected = adam_settings(optimizer)
     try:
         optimizer.load_state_dict(state["optimizer_state"])
         torch.set_rng_state(state["torch_rng"])
-    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
-        raise ValueError(f"{checkpoint}: its optimizer or random state cannot be restored ({err})") from err
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        RuntimeError,
+        AttributeError,
+    ) as err:
+        raise ValueError(
+            f"{checkpoint}: its optimizer or random state cannot be"
+            f" restored ({err})"
+        ) from err
     check_adam_state(optimizer, expected, checkpoint)
     for group in optimizer.param_groups:
-        group["lr"] = lr  # the rate asked for now, say a lower one after the loss diverged
+        # the rate asked for now, say a lower one after the loss diverged
+        group["lr"] = lr
     return state["history"]
 
 
-# Adam's settings that change its steps: a resumed optimizer must take the steps `adam` takes (the rate aside).
+# Adam's settings that change its steps: a resumed optimizer must take
+# the steps `adam` takes (the rate aside).
 ADAM_SETTINGS = ("betas", "eps", "weight_decay", "amsgrad", "maximize")
 
 
 def adam_settings(optimizer):
     """The ADAM_SETTINGS of each parameter group of `optimizer`."""
-    return [{key: tuple(value) if isinstance(value, list) else value for key, value in group.items()
-             if key in ADAM_SETTINGS} for group in optimizer.param_groups]
+    return [
+        {
+            key: tuple(value) if isinstance(value, list) else value
+            for key, value in group.items()
+            if key in ADAM_SETTINGS
+        }
+        for group in optimizer.param_groups
+    ]
 
 
 def check_adam_state(optimizer, expected, checkpoint):
-    """Refuse a restored Adam whose settings are not `expected`, or whose moments do not fit the weights."""
+    """Refuse a restored Adam whose settings are not `expected`, or
+    whose moments do not fit the weights."""
     if adam_settings(optimizer) != expected:
-        raise ValueError(f"{checkpoint}: its optimizer has the settings {adam_settings(optimizer)}, where "
-                         f"training uses {expected}; it was not written by this training loop")
+        raise ValueError(
+            f"{checkpoint}: its optimizer has the settings"
+            f" {adam_settings(optimizer)}, where training uses"
+            f" {expected}; it was not written by this training loop"
+        )
     for parameter, moments in optimizer.state.items():
-        if not isinstance(parameter, torch.Tensor) or set(moments) != {"step", "exp_avg", "exp_avg_sq"}:
-            raise ValueError(f"{checkpoint}: its optimizer holds moments that are not Adam's for the model's weights; "
-                             "it was not written by this training loop")
+        if not isinstance(parameter, torch.Tensor) or set(moments) != {
+            "step",
+            "exp_avg",
+            "exp_avg_sq",
+        }:
+            raise ValueError(
+                f"{checkpoint}: its optimizer holds moments that are not"
+                " Adam's for the model's weights; it was not written by"
+                " this training loop"
+            )
         for name, value in moments.items():
             shapes = [(), (1,)] if name == "step" else [parameter.shape]
-            fits = value.dtype == parameter.dtype and value.shape in shapes
-            if not (fits and value.isfinite().all() and (name == "exp_avg" or (value >= 0).all())):
-                raise ValueError(f"{checkpoint}: its optimizer's {name} does not fit the weights (wrong shape or "
-                                 "type, negative or not finite); it was not written by this training loop")
+            fits = (
+                value.dtype == parameter.dtype and value.shape in shapes
+            )
+            if not (
+                fits
+                and value.isfinite().all()
+                and (name == "exp_avg" or (value >= 0).all())
+            ):
+                raise ValueError(
+                    f"{checkpoint}: its optimizer's {name} does not fit"
+                    " the weights (wrong shape or type, negative or not"
+                    " finite); it was not written by this training loop"
+                )
 
 
 def divergence_error(what, epoch, checkpoint, saved_epoch):
-    """The error that stops a diverging run, naming the last checkpoint that holds good weights, if any."""
+    """The error that stops a diverging run, naming the last checkpoint
+    that holds good weights, if any."""
     if checkpoint is not None and saved_epoch:
-        return FloatingPointError(f"{what} in epoch {epoch}; the last good checkpoint, {checkpoint} at epoch "
-                                  f"{saved_epoch}, is untouched: resume from it with a lower learning rate")
-    return FloatingPointError(f"{what} in epoch {epoch}, and no checkpoint of this run was saved; "
-                              "train again with a lower learning rate, or check the data")
+        return FloatingPointError(
+            f"{what} in epoch {epoch}; the last good checkpoint,"
+            f" {checkpoint} at epoch {saved_epoch}, is untouched: resume"
+            " from it with a lower learning rate"
+        )
+    return FloatingPointError(
+        f"{what} in epoch {epoch}, and no checkpoint of this run was"
+        " saved; train again with a lower learning rate, or check the"
+        " data"
+    )
 
 
 # From book/catvae.md, "The networks"
@@ -350,24 +642,44 @@ MODEL_CLASSES["AAE"] = AAE
 MODEL_CLASSES["Judge"] = Judge
 
 
-def train_judge(judge, images, labels, epochs, batch_size=128, lr=1e-3, seed=0):
-    """Adam on the cross-entropy of the labels; the mean training loss of each epoch."""
+def train_judge(
+    judge, images, labels, epochs, batch_size=128, lr=1e-3, seed=0
+):
+    """Adam on the cross-entropy of the labels; the mean training loss
+    of each epoch."""
     torch.manual_seed(seed)
     optimizer = adam(judge, lr)
     losses = []
     for epoch in range(epochs):
         judge.train()
         total = 0.0
-        for indices in epoch_order(len(images), seed, epoch, images.device).split(batch_size):
-            loss = F.cross_entropy(judge(images[indices]), labels[indices])
+        for indices in epoch_order(
+            len(images), seed, epoch, images.device
+        ).split(batch_size):
+            loss = F.cross_entropy(
+                judge(images[indices]), labels[indices]
+            )
             if not torch.isfinite(loss):
-                raise divergence_error(f"the judge's loss became {loss.item()}", epoch + 1, None, 0)
+                raise divergence_error(
+                    f"the judge's loss became {loss.item()}",
+                    epoch + 1,
+                    None,
+                    0,
+                )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             total += loss.item() * len(indices)
-        if not all(parameter.isfinite().all() for parameter in judge.parameters()):
-            raise divergence_error("the judge's weights became infinite or NaN", epoch + 1, None, 0)
+        if not all(
+            parameter.isfinite().all()
+            for parameter in judge.parameters()
+        ):
+            raise divergence_error(
+                "the judge's weights became infinite or NaN",
+                epoch + 1,
+                None,
+                0,
+            )
         losses.append(total / len(images))
     return losses
 
@@ -378,13 +690,17 @@ MODEL_CLASSES["RecurrentCatVAE"] = RecurrentCatVAE
 
 # From book/engineering.md, "Keeping freed memory"
 def keep_freed_memory():
-    """Have glibc keep freed blocks of up to 32 MB for reuse; True if it agreed (Linux with glibc only)."""
+    """Have glibc keep freed blocks of up to 32 MB for reuse; True if it
+    agreed (Linux with glibc only)."""
     try:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:
         return False
     M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's <malloc.h>
-    return bool(libc.mallopt(M_MMAP_THRESHOLD, 32 << 20) and libc.mallopt(M_TRIM_THRESHOLD, 1 << 30))
+    return bool(
+        libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)
+        and libc.mallopt(M_TRIM_THRESHOLD, 1 << 30)
+    )
 
 
 # From book/ensembles.md, "The ensemble CatVAE"
@@ -392,45 +708,120 @@ MODEL_CLASSES["EnsembleCatVAE"] = EnsembleCatVAE
 
 
 # From book/ensembles.md, "Training an ensemble"
-def fit_ensemble(ensemble, objective, images, epochs, seeds, batch_size=128, lr=1e-3, checkpoint=None,
-                 resume=False, device=None, progress=True, metadata=None, overwrite=False):
-    """Train the members of `ensemble` at once for `epochs` epochs in total, member i in the data order of
-    `seeds[i]`, as `fit` trains one model; return the history, each term a list of one value per member.
+def fit_ensemble(
+    ensemble,
+    objective,
+    images,
+    epochs,
+    seeds,
+    batch_size=128,
+    lr=1e-3,
+    checkpoint=None,
+    resume=False,
+    device=None,
+    progress=True,
+    metadata=None,
+    overwrite=False,
+):
+    """Train the members of `ensemble` at once for `epochs` epochs in
+    total, member i in the data order of `seeds[i]`, as `fit` trains one
+    model; return the history, each term a list of one value per member.
 
-    `objective(ensemble, batches)` gets a batch per member (members, B, ...) and returns terms of shape (members,).
-    """
+    `objective(ensemble, batches)` gets a batch per member (members, B,
+    ...) and returns terms of shape (members,)."""
     members = ensemble.config["members"]
     if len(seeds) != members:
-        raise ValueError(f"{len(seeds)} seeds for an ensemble of {members} members: give one seed per member")
+        raise ValueError(
+            f"{len(seeds)} seeds for an ensemble of {members} members:"
+            " give one seed per member"
+        )
     data = data_fingerprint(images)
-    device, optimizer, history = start_training(ensemble, epochs, batch_size, lr, list(seeds), checkpoint, resume,
-                                                device, overwrite, data)
+    device, optimizer, history = start_training(
+        ensemble,
+        epochs,
+        batch_size,
+        lr,
+        list(seeds),
+        checkpoint,
+        resume,
+        device,
+        overwrite,
+        data,
+    )
     start = saved = len(history)
     images = images.to(device)
     batches = math.ceil(len(images) / batch_size)
-    bar = tqdm(total=(epochs - start) * batches, disable=not progress, unit="batch", mininterval=1.0)
+    bar = tqdm(
+        total=(epochs - start) * batches,
+        disable=not progress,
+        unit="batch",
+        mininterval=1.0,
+    )
     for epoch in range(start, epochs):
         ensemble.train()
-        orders = torch.stack([epoch_order(len(images), seed, epoch, device) for seed in seeds])
+        orders = torch.stack(
+            [
+                epoch_order(len(images), seed, epoch, device)
+                for seed in seeds
+            ]
+        )
         sums = {}
         for indices in orders.split(batch_size, dim=1):
             terms = objective(ensemble, images[indices])
             finite = torch.isfinite(terms["loss"])
             if not finite.all():
                 bad = (~finite).nonzero().flatten().tolist()
-                raise divergence_error(f"the loss of member(s) {bad} became non-finite", epoch + 1, checkpoint, saved)
+                raise divergence_error(
+                    f"the loss of member(s) {bad} became non-finite",
+                    epoch + 1,
+                    checkpoint,
+                    saved,
+                )
             optimizer.zero_grad(set_to_none=True)
-            terms["loss"].sum().backward()  # no parameter is shared: each member gets its own loss's gradient
+            # no parameter is shared: each member gets its own loss's
+            # gradient
+            terms["loss"].sum().backward()
             optimizer.step()
             for name, value in terms.items():
-                sums[name] = sums.get(name, 0.0) + value.detach() * indices.shape[1]
+                sums[name] = (
+                    sums.get(name, 0.0)
+                    + value.detach() * indices.shape[1]
+                )
             bar.update()
-        history.append({"epoch": epoch + 1, **{name: (total / len(images)).tolist() for name, total in sums.items()}})
-        bar.set_postfix(epoch=epoch + 1, loss=" ".join(f"{loss:.2f}" for loss in history[-1]["loss"]))
-        if not all(parameter.isfinite().all() for parameter in ensemble.parameters()):
-            raise divergence_error("the weights became infinite or NaN", epoch + 1, checkpoint, saved)
+        history.append(
+            {
+                "epoch": epoch + 1,
+                **{
+                    name: (total / len(images)).tolist()
+                    for name, total in sums.items()
+                },
+            }
+        )
+        bar.set_postfix(
+            epoch=epoch + 1,
+            loss=" ".join(f"{loss:.2f}" for loss in history[-1]["loss"]),
+        )
+        if not all(
+            parameter.isfinite().all()
+            for parameter in ensemble.parameters()
+        ):
+            raise divergence_error(
+                "the weights became infinite or NaN",
+                epoch + 1,
+                checkpoint,
+                saved,
+            )
         if checkpoint is not None:
-            save_checkpoint(checkpoint, ensemble, optimizer, epoch + 1, history, list(seeds), metadata, data)
+            save_checkpoint(
+                checkpoint,
+                ensemble,
+                optimizer,
+                epoch + 1,
+                history,
+                list(seeds),
+                metadata,
+                data,
+            )
             saved = epoch + 1
     bar.close()
     return history
