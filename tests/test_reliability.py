@@ -193,8 +193,8 @@ def test_a_run_of_other_settings_or_more_epochs_is_not_reused(
     faster = (
         tmp_path
         / "faster.pt"
-        # "lr 1e-3" is a setting of its own: a run at that rate is not the
-        # paper's
+        # "lr 1e-3" is a setting of its own: a run at that rate is not
+        # the paper's
     )
     main(
         train_command(
