@@ -91,8 +91,9 @@ def main(argv):
     if argv not in ([], ["--check"]):
         sys.exit("usage: python tools/format_code.py [--check]")
     files = project_files()
+    wanted = {path: formatted(path) for path in files}
     unformatted = [
-        path for path in files if formatted(path) != path.read_text()
+        path for path in files if wanted[path] != path.read_text()
     ]
     names = ", ".join(
         path.relative_to(ROOT).as_posix() for path in unformatted
@@ -106,7 +107,7 @@ def main(argv):
         print(f"{len(files)} files formatted")
         return
     for path in unformatted:
-        path.write_text(formatted(path))
+        path.write_text(wanted[path])
     print(
         f"rewrote {len(unformatted)} of {len(files)} files"
         + (f": {names}" if names else "")
