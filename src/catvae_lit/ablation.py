@@ -517,3 +517,16 @@ SETTINGS["Recurrent InfoCatVAE"] = (
     CURED,
     ("MNIST",),
 )
+# Section 11's claim in the first edition's setting too, where the fixed
+# prior itself collapsed.
+SETTINGS["Recurrent free prior, first edition"] = (
+    "recurrent-free-prior",
+    FIRST_EDITION,
+    ("MNIST",),
+)
+# Appendix C's learning rate, for the cured CatVAE.
+SETTINGS["Recurrent CatVAE, lr 1e-4"] = (
+    "recurrent-catvae",
+    ["--lr", "1e-4", *CURED[2:]],
+    ("MNIST",),
+)
