@@ -77,6 +77,10 @@ def test_the_other_direction_is_worded_by_budget():
         [{**reversed_clear, "climbing": True}], epochs=10
     )[0]
     assert climbing["verdict"] == "not reproduced at 10 epochs"
+    longer = verdicts(
+        [{**reversed_clear, "climbing": True, "epochs": 20}], epochs=10
+    )[0]
+    assert longer["verdict"] == "not reproduced at 20 epochs"
     assert (
         verdicts([{**CLEAR, "climbing": True}], epochs=10)[0]["verdict"]
         == "held"

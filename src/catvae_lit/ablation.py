@@ -24,7 +24,7 @@ from catvae_lit.losses import categorical_kl_parts, catvae_elbo, kl_gaussian_mix
 from catvae_lit.metrics import cluster_accuracy, double_softmax_cross_entropy, generated_images, generated_logits, kde_log_density, normalized_mutual_info
 from catvae_lit.training import load_checkpoint, restore_model
 
-__all__ = ["RELEASED_CODE", "released_options", "SETTINGS", "run_path", "train_command", "run_all", "sigterm_as_interrupt", "run_scores", "ablation", "run_record", "mean_sd", "welch", "holm", "verdicts", "interval_text", "still_climbing", "FAST_LR", "FIRST_EDITION", "BERNOULLI", "CURED"]
+__all__ = ["RELEASED_CODE", "released_options", "SETTINGS", "run_path", "train_command", "run_all", "check_exit_codes", "sigterm_as_interrupt", "run_scores", "ablation", "run_record", "mean_sd", "welch", "holm", "verdicts", "interval_text", "still_climbing", "FAST_LR", "FIRST_EDITION", "BERNOULLI", "CURED"]
 
 
 # From book/findings.md, "The settings"
@@ -149,6 +149,12 @@ def run_all(commands, jobs):
         for process in started:
             process.wait()
         pool.shutdown(cancel_futures=True)
+    check_exit_codes(codes)
+
+
+def check_exit_codes(codes):
+    """Fail, naming their logs, if any of the runs {checkpoint path:
+    exit code} failed (a code other than 0)."""
     failed = [
         str(Path(path).with_suffix(".log"))
         for path, code in codes.items()
@@ -156,7 +162,7 @@ def run_all(commands, jobs):
     ]
     if failed:
         raise ValueError(
-            f"{len(failed)} of {len(commands)} runs failed; see"
+            f"{len(failed)} of {len(codes)} runs failed; see"
             f" {', '.join(failed)}"
         )
 
@@ -243,13 +249,22 @@ def run_scores(model, context, seed=0, batch_size=1000):
 
 # From book/findings.md, "Running the ablation"
 def ablation(
-    settings, seeds, epochs, folder, contexts, finished, jobs=2, extra=()
+    settings,
+    seeds,
+    epochs,
+    folder,
+    contexts,
+    finished,
+    jobs=2,
+    extra=(),
+    runner=run_all,
 ):
     """Train (or resume) every run of `settings` over `seeds` with
     `extra` train options, then return the record of each run, scored
     against `contexts` {dataset: context}. `finished(path, command)`
     says whether the run at `path` has done what its `train` command
-    asks, and refuses one of other settings."""
+    asks, and refuses one of other settings; `runner(commands, jobs)`
+    trains the runs (`run_all`, or a cluster's, see the appendix)."""
     runs = [
         (name, dataset, seed)
         for name in settings
@@ -261,7 +276,7 @@ def ablation(
         run: train_command(*run, epochs, paths[run], extra)
         for run in runs
     }
-    run_all(
+    runner(
         {
             paths[run]: commands[run]
             for run in runs
@@ -372,7 +387,8 @@ def verdicts(family, epochs, alpha=0.05):
     values over seeds oriented so that larger is the claimed direction
     (or `test`, another two-sided test's result in the form `welch`
     returns), and `climbing`, whether its runs were still improving when
-    they stopped after `epochs` epochs. Each result adds the test, the
+    they stopped after `epochs` epochs (or after the comparison's own
+    `epochs`, for runs of another budget). Each result adds the test, the
     adjusted p and the verdict: 'held' (the claimed direction at
     adjusted p < alpha), 'contradicted' (the other direction, runs on a
     plateau), 'not reproduced at N epochs' (the other direction, runs
@@ -395,7 +411,8 @@ def verdicts(family, epochs, alpha=0.05):
             verdict = "held"
         else:
             verdict = (
-                f"not reproduced at {epochs} epochs"
+                "not reproduced at"
+                f" {comparison.get('epochs', epochs)} epochs"
                 if comparison["climbing"]
                 else "contradicted"
             )

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from catvae_lit.aae import AAE, AAE_OBJECTIVE
-from catvae_lit.ablation import SETTINGS, ablation
+from catvae_lit.ablation import SETTINGS, ablation, run_all
 from catvae_lit.config import checkpoint_dir, default_device, full_run
 from catvae_lit.data import AUGMENTATIONS, DATASETS, load_mnist
 from catvae_lit.ensemble import EnsembleCatVAE
@@ -1533,6 +1533,7 @@ def run_ablation(args, study, start):
         finished_run,
         args.jobs,
         extra,
+        args.runner,
     )
     check_finite(records, "the ablation's scores")
     new = {
@@ -1699,7 +1700,8 @@ def add_ablation_command(commands):
             " or ./data"
         ),
     )
-    run.set_defaults(func=ablation_command)
+    # the runs train on this machine; the cluster appendix adds others
+    run.set_defaults(func=ablation_command, runner=run_all)
 
 
 COMMANDS["ablation"] = add_ablation_command

@@ -19,7 +19,7 @@ __all__ = ["LIKELIHOODS", "RecurrentCatVAE", "KLWarmUp"]
 LIKELIHOODS = {
     # each pixel a coin, as in the MLP chapters
     "bernoulli": bernoulli_nll,
-    # squared error: a Gaussian of variance 1/2
+    # squared error: variance 1/2
     "gaussian": lambda logits, x: (torch.sigmoid(logits) - x)
     .pow(2)
     .sum(-1),
@@ -27,9 +27,9 @@ LIKELIHOODS = {
 
 
 class RecurrentCatVAE(nn.Module):
-    """CatVAE with a bidirectional GRU encoder and a GRU decoder
-    (table 3) that read and write each image (B, steps * features) as
-    `steps` rows; free_prior learns p(z|c)."""
+    """CatVAE with a bidirectional GRU encoder and a GRU decoder (table
+    3) that read and write each image (B, steps * features) as `steps`
+    rows; free_prior learns p(z|c)."""
 
     def __init__(
         self,
@@ -144,8 +144,8 @@ class RecurrentCatVAE(nn.Module):
         )
 
     def sample(self, categories, generator=None):
-        """Mean images (n, D) of codes z ~ p(z|c), one for each
-        category in `categories` (n,)."""
+        """Mean images (n, D) of codes z ~ p(z|c), one for each category
+        in `categories` (n,)."""
         categories = category_indices(
             categories, self.config["num_classes"]
         )
@@ -164,8 +164,8 @@ class RecurrentCatVAE(nn.Module):
 class KLWarmUp:
     """A training objective whose KL weights rise linearly from 0 to
     their full values over its first `steps` calls (Bowman et al.,
-    2016). `objective(ramp)` is the objective at ramp in [0, 1];
-    `done` counts the steps already taken, by a resumed run."""
+    2016). `objective(ramp)` is the objective at ramp in [0, 1]; `done`
+    counts the steps already taken, by a resumed run."""
 
     def __init__(self, objective, steps, done=0):
         self.objective, self.steps, self.done = objective, steps, done
