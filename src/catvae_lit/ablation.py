@@ -264,7 +264,7 @@ def ablation(
     against `contexts` {dataset: context}. `finished(path, command)`
     says whether the run at `path` has done what its `train` command
     asks, and refuses one of other settings; `runner(commands, jobs)`
-    trains the runs (`run_all`, or a cluster's, see the appendix)."""
+    trains the runs (`run_all`: on this machine)."""
     runs = [
         (name, dataset, seed)
         for name in settings

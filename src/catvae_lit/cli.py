@@ -1700,7 +1700,6 @@ def add_ablation_command(commands):
             " or ./data"
         ),
     )
-    # the runs train on this machine; the cluster appendix adds others
     run.set_defaults(func=ablation_command, runner=run_all)
 
 
