@@ -19,7 +19,7 @@ endif
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test,book,lab]"
+	$(BIN)/pip install --quiet -e ".[test,book,lab,cluster]"
 	touch $@
 
 export:

@@ -205,15 +205,19 @@ def run_scores(model, context, seed=0, batch_size=1000):
     if not hasattr(model, "prior_means"):  # the AAE: generation only
         return scores
     probs, kl_continuous, elbo = [], [], []
-    for batch in context["images"].split(batch_size):
-        p, mu, logvar = model.encode(batch)
-        probs.append(p)
-        kl_continuous.append(
-            kl_gaussian_mixture(
-                p, mu, logvar, model.prior_means, model.prior_logvars
+    # the ELBO's samples come from the global generator: seeded here, a
+    # run scores the same whatever its process drew before
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for batch in context["images"].split(batch_size):
+            p, mu, logvar = model.encode(batch)
+            probs.append(p)
+            kl_continuous.append(
+                kl_gaussian_mixture(
+                    p, mu, logvar, model.prior_means, model.prior_logvars
+                )
             )
-        )
-        elbo.append(catvae_elbo(model, batch))
+            elbo.append(catvae_elbo(model, batch))
     probs = torch.cat(probs)
     clusters = probs.argmax(-1)
     parts = categorical_kl_parts(probs)
