@@ -58,9 +58,13 @@ def launch(address, out):
     )
 
 
-def wait_for(condition, seconds, what):
+def wait_for(condition, study, seconds, what):
+    """Wait until `condition()`, failing if the launch `study` ends
+    first or `seconds` pass."""
     deadline = time.monotonic() + seconds
     while not condition():
+        if study.poll() is not None:
+            pytest.fail(f"the launch ended first: {study.stdout.read()}")
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(0.05)
@@ -81,19 +85,23 @@ def test_a_worker_killed_mid_run_costs_nothing_but_time(
         processes=True,
         dashboard_address=None,
     )
+    study = launch(cluster.scheduler_address, tmp_path)
     try:
         with distributed.Client(cluster) as client:
-            study = launch(cluster.scheduler_address, tmp_path)
             # the first checkpoint: a run has finished epoch 1 of 3
             wait_for(
                 lambda: any(path.exists() for path in paths),
+                study,
                 300,
                 "a first checkpoint",
             )
             killed = next(path for path in paths if path.exists())
             lock = killed.parent / f"{killed.name}.lock"
             pids = client.run(os.getpid).values()
-            victim = next(pid for pid in pids if holds_open(pid, lock))
+            victim = next(
+                (pid for pid in pids if holds_open(pid, lock)), None
+            )
+            assert victim, f"no worker is training {killed.name}"
             os.kill(victim, signal.SIGKILL)
             output, _ = study.communicate(timeout=600)
             assert study.returncode == 0, output
@@ -102,6 +110,7 @@ def test_a_worker_killed_mid_run_costs_nothing_but_time(
             output, _ = again.communicate(timeout=600)
             assert again.returncode == 0, output
     finally:
+        study.kill()  # if a check above failed, the launch is running
         cluster.close()
 
     for path in paths:
@@ -113,6 +122,10 @@ def test_a_worker_killed_mid_run_costs_nothing_but_time(
         1,
         2,
     ), "the killed run continues from its last checkpoint, once"
+    (spared,) = [path for path in paths if path != killed]
+    assert "resumed" not in json.loads(
+        spared.with_suffix(".json").read_text()
+    )
     assert {
         path: path.stat().st_mtime_ns for path in paths
     } == written, "a second launch trains nothing"
@@ -120,3 +133,19 @@ def test_a_worker_killed_mid_run_costs_nothing_but_time(
         "runs"
     ]
     assert sorted(run["seed"] for run in records) == [0, 1]
+
+
+def test_a_failed_run_is_named_and_the_others_finish(tmp_path):
+    from catvae_lit.cluster import run_on_dask
+
+    train = [sys.executable, "-m", "catvae_lit", "train"]
+    commands = {
+        tmp_path / "bad.pt": [*train, "--epochs", "0"],
+        tmp_path / "good.pt": [*train, "--help"],
+    }
+    with pytest.raises(
+        ValueError, match=r"1 of 2 runs failed.*bad\.log"
+    ):
+        run_on_dask(commands, jobs=1)
+    assert "--epochs" in (tmp_path / "bad.log").read_text()
+    assert "usage" in (tmp_path / "good.log").read_text()

@@ -2019,9 +2019,9 @@ def add_ablation_command_with_scheduler(commands):
         help=(
             "train the runs through Dask distributed: 'local' for a"
             " local cluster of JOBS single-thread workers, or a"
-            " scheduler's address such as tcp://HOST:8786 (the output"
-            " folder must be shared with its workers); without it, JOBS"
-            " processes on this machine"
+            " scheduler's address such as tcp://HOST:8786 (its workers"
+            " decide how many runs train at once, and must share the"
+            " output folder); without it, JOBS processes on this machine"
         ),
     )
     commands.choices["ablation"].set_defaults(
@@ -2031,9 +2031,11 @@ def add_ablation_command_with_scheduler(commands):
 
 def ablation_through_scheduler(args):
     if args.scheduler:
-        args.out = args.out.resolve()
+        # not resolve(): a symbolic link of this machine may not exist
+        # on the workers'
+        args.out = args.out.absolute()
         if args.data_dir:
-            args.data_dir = Path(args.data_dir).resolve()
+            args.data_dir = Path(args.data_dir).absolute()
         args.runner = functools.partial(
             run_on_dask, scheduler=args.scheduler
         )

@@ -8,9 +8,9 @@ import contextlib
 from pathlib import Path
 import sys
 
-from catvae_lit.ablation import check_exit_codes
+from catvae_lit.ablation import check_exit_codes, sigterm_as_interrupt
 
-__all__ = ["train_in_worker", "run_on_dask"]
+__all__ = ["train_in_worker", "run_on_dask", "exit_code"]
 
 
 # From book/cluster.md, "A run inside a worker"
@@ -18,10 +18,21 @@ def train_in_worker(path, command):
     """Run one `train` command (the argv that `run_all` starts) in this
     process, logging beside its checkpoint as `run_all` does, and return
     its exit code."""
+    from distributed import get_worker
+
     # cli imports this module: the import waits until a run starts
     from catvae_lit.cli import main
 
     with open(Path(path).with_suffix(".log"), "a") as log:
+        if get_worker().state.nthreads != 1:
+            print(
+                "catvae-lit: error: this Dask worker runs"
+                f" {get_worker().state.nthreads} threads; start the"
+                " workers with --nthreads 1 (a run's output and seeds"
+                " belong to its whole process)",
+                file=log,
+            )
+            return 1
         with (
             contextlib.redirect_stdout(log),
             contextlib.redirect_stderr(log),
@@ -45,7 +56,7 @@ def run_on_dask(commands, jobs, scheduler="local"):
     if not commands:
         return
     try:
-        from distributed import Client, LocalCluster
+        from distributed import Client, LocalCluster, wait
     except ImportError:
         raise ValueError(
             "--scheduler needs Dask distributed; install it with"
@@ -67,5 +78,20 @@ def run_on_dask(commands, jobs, scheduler="local"):
             client.submit(train_in_worker, path, command, pure=False)
             for path, command in commands.items()
         ]
-        codes = dict(zip(commands, client.gather(tasks)))
+        with sigterm_as_interrupt():
+            wait(tasks)
+        codes = {
+            path: exit_code(task, path)
+            for path, task in zip(commands, tasks)
+        }
     check_exit_codes(codes)
+
+
+def exit_code(task, path):
+    """The exit code of a run's finished task; a task that failed (its
+    workers kept dying, say) is a failed run, Dask's error in its log."""
+    if task.status == "finished":
+        return task.result()
+    with open(Path(path).with_suffix(".log"), "a") as log:
+        print(f"dask: the task failed: {task.exception()!r}", file=log)
+    return 1
