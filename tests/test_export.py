@@ -121,3 +121,44 @@ def test_replacements_that_could_go_wrong_are_refused(
     ]
     with pytest.raises(SystemExit, match=message):
         exporter.render_module("m", cells)
+
+
+def test_api_page_documents_every_public_name_with_its_chapter():
+    """book/api.md holds one entry per name of each module's __all__,
+    each linked to a chapter of the book, and nothing else."""
+    import re
+
+    import catvae_lit
+
+    page = (ROOT / "book" / "api.md").read_text()
+    documented = re.findall(
+        r"^\.\. (?:autofunction|autoclass|py:data)::"
+        r" catvae_lit\.(\w+)\.(\w+)$",
+        page,
+        re.M,
+    )
+    public = [
+        (module.stem, name)
+        for module in sorted(
+            Path(catvae_lit.__file__).parent.glob("*.py")
+        )
+        # importing __main__ would run the command line
+        if module.stem != "__main__"
+        for name in importlib.import_module(
+            f"catvae_lit.{module.stem}"
+        ).__dict__.get("__all__", [])
+    ]
+    assert sorted(documented) == sorted(public)
+    chapters = set(re.findall(r"Derived in :doc:`(\w+)`", page))
+    assert len(re.findall(r"Derived in :doc:", page)) == len(public)
+    assert all((ROOT / "book" / f"{c}.md").exists() for c in chapters)
+
+
+def test_check_fails_when_the_api_page_is_stale(tmp_path, monkeypatch):
+    exporter = load_exporter()
+    page = tmp_path / "api.md"
+    page.write_text((ROOT / "book" / "api.md").read_text() + "\nstale\n")
+    monkeypatch.setattr(exporter, "API_PAGE", page)
+    monkeypatch.setattr(sys, "argv", ["export.py", "--check"])
+    with pytest.raises(SystemExit):
+        exporter.main()

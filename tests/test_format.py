@@ -46,3 +46,40 @@ def test_the_formatter_touches_only_code_and_keeps_the_export_line():
     result = format_chapter(chapter)
     assert result == chapter.replace("x = {'a':1}", 'x = {"a": 1}')
     assert re.search(r"^#\| export models$", result, re.M)
+
+
+def literal_blocks(text):
+    """The lines of each fenced block that the page shows as code as it
+    is (```bash, ```python, ...): not code cells, which the formatter
+    keeps to the column, and not directives such as admonitions, whose
+    text wraps as prose does."""
+    blocks, block = [], None
+    for line in text.splitlines():
+        if block is None and re.match(r"```[a-z]", line):
+            block = []
+        elif block is not None and line.strip() == "```":
+            blocks.append(block)
+            block = None
+        elif block is not None:
+            block.append(line)
+    return blocks
+
+
+def test_no_literal_code_block_of_a_chapter_is_wider_than_the_column():
+    wide = [
+        f"{chapter.name}: {line.strip()[:50]}... ({len(line)}"
+        " characters)"
+        for chapter in sorted((ROOT / "book").glob("*.md"))
+        for block in literal_blocks(chapter.read_text())
+        for line in block
+        if len(line) > COLUMN
+    ]
+    assert not wide, f"wider than {COLUMN} characters: {wide}"
+
+
+def test_literal_blocks_are_found_and_directives_are_not():
+    text = (
+        "```bash\nmake test\n```\n\n```{admonition} Note\nprose\n```\n"
+        "\n```{code-cell} ipython3\nx = 1\n```\n"
+    )
+    assert literal_blocks(text) == [["make test"]]

@@ -35,9 +35,15 @@ CITATION = "\0CITE\0"
 
 def prose(text):
     """The text a reader reads as sentences: no front matter, code
-    cells, comments, math or inline code."""
+    cells (nor the code's own text on the API page), comments, math or
+    inline code."""
     text = re.sub(r"\A---\n.*?\n---\n", "", text, flags=re.S)
     text = export.CODE_CELL.sub(" ", text)
+    # the API page's reStructuredText quotes the code's docstrings and
+    # comments, as a code cell would
+    text = re.sub(
+        r"^```\{eval-rst\}\n.*?^```$", " ", text, flags=re.S | re.M
+    )
     text = re.sub(r"<!--.*?-->", " ", text, flags=re.S)
     text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.S)
     text = re.sub(r"(?<![\\$])\$[^$]+?\$", " ", text)

@@ -20,8 +20,12 @@ work, which it checks against the simple one, while the chapter, run
 as a notebook, keeps the version it teaches. Any other name defined
 twice in a module is an error, and so is a replacement of nothing.
 
-    python tools/export.py          # write the package
-    python tools/export.py --check  # fail if the package differs from the chapters
+The same pass writes the book's API reference, ``book/api.md``: every
+public name of every module, documented by Sphinx's autodoc from its
+docstring, with a link to the chapter and section that export it.
+
+    python tools/export.py          # write the package and the API page
+    python tools/export.py --check  # fail if either differs from the chapters
 
 Only the standard library is used, so the check runs before anything
 is installed."""
@@ -337,8 +341,9 @@ def render_module(module, cells):
     return "\n\n\n".join([top, *blocks]) + "\n"
 
 
-def exported_package():
-    """Map from file name to the text the chapters export into it."""
+def exported_modules():
+    """Map from module name to its (chapter, section, code, replaces)
+    cells, modules in the order the book first exports them."""
     modules = {}
     for chapter in chapters_in_toc_order():
         for module, section, code, replaces in exported_cells(chapter):
@@ -355,10 +360,116 @@ def exported_package():
             "no chapter exports `__init__`: the package would not be"
             " importable"
         )
+    return modules
+
+
+def exported_package():
+    """Map from file name to the text the chapters export into it."""
     return {
         f"{module}.py": render_module(module, cells)
-        for module, cells in sorted(modules.items())
+        for module, cells in sorted(exported_modules().items())
     }
+
+
+API_PAGE = ROOT / "book" / "api.md"
+API_INTRO = """# API reference
+
+Every public name of the package `catvae_lit` (each module's `__all__`),
+module by module in the order the book introduces them, with its
+signature and docstring and the chapter that derives it. The page is
+written by `tools/export.py` from the chapters, like the package itself;
+edit the chapters, not this page.
+"""
+AUTODOC = {
+    ast.FunctionDef: "autofunction",
+    ast.ClassDef: "autoclass",
+    # autodoc would show a constant's type's docstring (dict's, say):
+    # the plain directive shows the chapter's comment instead
+    ast.Assign: "py:data",
+    ast.AnnAssign: "py:data",
+}
+
+
+def comment_above(code, node):
+    """The comment lines right above a top-level statement, as text:
+    what the chapter says of a constant, which has no docstring."""
+    lines = code.splitlines()[: node.lineno - 1]
+    comment = []
+    while lines and lines[-1].startswith("#"):
+        comment.insert(0, lines.pop().lstrip("# "))
+    # reStructuredText reads * and | as markup
+    return re.sub(r"([*|\\])", r"\\\1", " ".join(comment))
+
+
+def defined_names(node):
+    """The names a top-level function, class or assignment defines."""
+    if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, ast.Assign):
+        return [
+            n for target in node.targets for n in assigned_names(target)
+        ]
+    if isinstance(node, ast.AnnAssign):
+        return assigned_names(node.target)
+    return []
+
+
+def api_entries(module, cells):
+    """The reStructuredText of each public name of a module, in the
+    order of the package, the first definition only (a replacement
+    keeps the place and the chapter of the version it replaces)."""
+    entries, seen = [], set()
+    for chapter, section, code, _ in cells:
+        _, _, body = split_imports(code, f"{chapter} ({module})")
+        if not body:
+            continue
+        public = set(public_names(body))
+        for node in ast.parse(body).body:
+            for name in defined_names(node):
+                if name not in public or name in seen:
+                    continue
+                seen.add(name)
+                directive = AUTODOC[type(node)]
+                options = (
+                    ["   :members:"] if directive == "autoclass" else []
+                )
+                note = (
+                    comment_above(body, node)
+                    if directive == "py:data"
+                    else ""
+                )
+                entries.append(
+                    "\n".join(
+                        [
+                            (
+                                f".. {directive}::"
+                                f" catvae_lit.{module}.{name}"
+                            ),
+                            *options,
+                            "",
+                            *([f"   {note}", ""] if note else []),
+                            f"   Derived in :doc:`{Path(chapter).stem}`,"
+                            f' section "{section}".',
+                        ]
+                    )
+                )
+    return entries
+
+
+def api_page(modules):
+    """The text of book/api.md."""
+    parts = [API_INTRO]
+    for module, cells in modules.items():
+        entries = api_entries(module, cells)
+        if entries:
+            parts.append(
+                f"## `catvae_lit.{module}`\n\n```{{eval-rst}}\n"
+                f".. automodule:: catvae_lit.{module}\n"
+                "   :no-members:\n\n"
+                + "\n\n".join(entries)
+                + "\n```\n"
+            )
+    return "\n".join(parts)
 
 
 def check(expected):
@@ -398,16 +509,22 @@ def main():
         help="only compare; exit 1 on any difference",
     )
     args = parser.parse_args()
+    modules = exported_modules()
     expected = exported_package()
+    page = api_page(modules)
     if args.check:
         problems = check(expected)
+        if not API_PAGE.exists() or API_PAGE.read_text() != page:
+            problems.append(
+                "book/api.md differs from the API page the chapters give"
+            )
         for problem in problems:
             print(problem, file=sys.stderr)
         if problems:
             sys.exit(
-                "The package and the chapters disagree: edit the"
-                " chapter, run `python tools/export.py`, and commit"
-                " both."
+                "The package (or its API page) and the chapters"
+                " disagree: edit the chapter, run `python"
+                " tools/export.py`, and commit both."
             )
         print(
             f"export check: {len(expected)} modules agree with the"
@@ -420,9 +537,11 @@ def main():
             path.unlink()
     for name, text in expected.items():
         (PACKAGE / name).write_text(text)
+    API_PAGE.write_text(page)
     print(
         f"exported {len(expected)} modules to"
-        f" {PACKAGE.relative_to(ROOT)}"
+        f" {PACKAGE.relative_to(ROOT)} and their reference to"
+        f" {API_PAGE.relative_to(ROOT)}"
     )
 
 
