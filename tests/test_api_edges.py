@@ -99,3 +99,17 @@ def test_an_idx_header_announcing_huge_dimensions_is_refused(tmp_path):
         ),
     ):
         read_idx(path)
+
+
+def test_a_missing_checkpoint_folder_says_where_to_point(
+    tmp_path, monkeypatch
+):
+    from catvae_lit.config import checkpoint_dir
+
+    monkeypatch.setenv("CATVAE_CHECKPOINT_DIR", str(tmp_path / "absent"))
+    with pytest.raises(
+        FileNotFoundError, match="set CATVAE_CHECKPOINT_DIR to the clone"
+    ):
+        checkpoint_dir()
+    monkeypatch.setenv("CATVAE_CHECKPOINT_DIR", str(tmp_path))
+    assert checkpoint_dir() == tmp_path

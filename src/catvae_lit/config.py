@@ -48,8 +48,18 @@ def full_run():
 
 def checkpoint_dir():
     """Folder of the committed checkpoints: $CATVAE_CHECKPOINT_DIR, else
-    `checkpoints/` of the repository."""
-    return Path(
+    `checkpoints/` of the repository. The checkpoints come with a clone
+    of the repository, not with the installed package, so a missing
+    folder is an error that says where to point."""
+    folder = Path(
         os.environ.get("CATVAE_CHECKPOINT_DIR")
         or Path(__file__).resolve().parents[2] / "checkpoints"
     )
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"no checkpoint folder at {folder}: the book's trained"
+            " models come with a clone of its repository, not with the"
+            " installed package; set CATVAE_CHECKPOINT_DIR to the"
+            " clone's checkpoints/ folder"
+        )
+    return folder
