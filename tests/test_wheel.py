@@ -19,11 +19,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 SCRIPT = """
+import functools
+
 import torch
 
 import catvae_lit
 from catvae_lit.config import checkpoint_dir
-from catvae_lit.losses import catvae_objective
+from catvae_lit.losses import invariant_objective
 from catvae_lit.metrics import predict_clusters
 from catvae_lit.models import MLPCatVAE
 from catvae_lit.training import fit, restore_model
@@ -32,8 +34,8 @@ assert "site-packages" in catvae_lit.__file__, catvae_lit.__file__
 torch.manual_seed(0)
 data = torch.rand(500, 64)
 model = MLPCatVAE(input_dim=64, num_classes=4, latent_dim=8, hidden_dim=32)
-fit(model, catvae_objective, data, epochs=1, checkpoint="own.pt",
-    progress=False)
+objective = functools.partial(invariant_objective, augmentation="vat")
+fit(model, objective, data, epochs=1, checkpoint="own.pt", progress=False)
 restored = restore_model("own.pt", "cpu")
 clusters = predict_clusters(restored, data)
 assert clusters.shape == (500,) and 0 <= clusters.min() <= clusters.max() < 4
