@@ -10,6 +10,7 @@ search path without running the path files inside it, so the project's
 editable install stays inactive there, and the script checks that it
 imports the copy the wheel installed."""
 
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -65,6 +66,16 @@ def run(*command, **options):
 
 
 def test_the_wheel_installs_and_works_outside_the_checkout(tmp_path):
+    # built from a copy of what the wheel is made of, since setuptools
+    # writes its build folder beside the sources
+    source = tmp_path / "source"
+    shutil.copytree(
+        ROOT / "src",
+        source / "src",
+        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
+    )
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
     run(
         sys.executable,
         "-m",
@@ -75,7 +86,7 @@ def test_the_wheel_installs_and_works_outside_the_checkout(tmp_path):
         "--quiet",
         "--wheel-dir",
         tmp_path / "dist",
-        ROOT,
+        source,
     )
     (wheel,) = (tmp_path / "dist").glob("catvae_lit-*.whl")
     packaged = zipfile.ZipFile(wheel).namelist()
