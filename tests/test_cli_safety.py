@@ -498,6 +498,9 @@ def test_an_interrupted_run_says_how_to_continue(tmp_path, mnist_root):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        # a shell's background job ignores Ctrl-C, and its children
+        # inherit that; the run under test must hear it as a user's would
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     while not out.exists():
         assert (
