@@ -363,11 +363,14 @@ def exported_modules():
     return modules
 
 
-def exported_package():
-    """Map from file name to the text the chapters export into it."""
+def exported_package(modules=None):
+    """Map from file name to the text the chapters export into it
+    (from `modules`, the cells of `exported_modules`, when given)."""
     return {
         f"{module}.py": render_module(module, cells)
-        for module, cells in sorted(exported_modules().items())
+        for module, cells in sorted(
+            (modules or exported_modules()).items()
+        )
     }
 
 
@@ -510,7 +513,7 @@ def main():
     )
     args = parser.parse_args()
     modules = exported_modules()
-    expected = exported_package()
+    expected = exported_package(modules)
     page = api_page(modules)
     if args.check:
         problems = check(expected)
