@@ -66,11 +66,11 @@ lab-not-as-root:
 		exit 2; \
 	fi
 
-# Unit tests and every chapter under nbval, then the rendered book and the chapters in JupyterLab,
+# Unit tests and every chapter under nbval (the slowest 25 listed, to keep CI short), then the rendered book and the chapters in JupyterLab,
 # both in headless Chromium (screenshots in _build/screenshots/).
 test: check-export chromium notebooks
 	$(BIN)/python -m pytest tests $(NBVAL_DIR) --ignore=tests/browser --nbval-lax --nbval-current-env \
-		--nbval-cell-timeout=900 -p no:cacheprovider
+		--nbval-cell-timeout=900 -p no:cacheprovider --durations=25
 	$(MAKE) book
 	$(BIN)/python -m pytest tests/browser/test_rendered_book.py tests/browser/test_jupyterlab.py -p no:cacheprovider
 
