@@ -5,6 +5,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 NBVAL_DIR := _build/nbval
+# the book's execution cache, as _config.yml names it
+EXECUTION_CACHE := _build/.jupyter_cache
 MATHJAX_VERSION := 3.2.2
 MATHJAX := _build/static/mathjax/tex-mml-chtml.js
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
@@ -66,11 +68,15 @@ lab-not-as-root:
 		exit 2; \
 	fi
 
-# Unit tests and every chapter under nbval (the slowest 25 listed, to keep CI short), then the rendered book and the chapters in JupyterLab,
-# both in headless Chromium (screenshots in _build/screenshots/).
+# Unit tests, two at a time (they are mostly single-threaded), then every chapter under nbval, one at a time (two chapters
+# at once, each training on two threads, run slower than one after the other); the slowest are listed, to keep CI short.
+# Then the rendered book and the chapters in JupyterLab, both in headless Chromium (screenshots in _build/screenshots/).
+# The book shows the outputs of nbval's run of each chapter (tools/nbval_outputs.py puts them in the book's execution
+# cache), so no chapter runs twice.
 test: check-export chromium notebooks
-	$(BIN)/python -m pytest tests $(NBVAL_DIR) --ignore=tests/browser --nbval-lax --nbval-current-env \
-		--nbval-cell-timeout=900 -p no:cacheprovider --durations=25
+	$(BIN)/python -m pytest tests --ignore=tests/browser -n 2 --dist loadfile -p no:cacheprovider --durations=15
+	$(BIN)/python -m pytest $(NBVAL_DIR) --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider \
+		--durations=10 -p tools.nbval_outputs --outputs-to=$(EXECUTION_CACHE)
 	$(MAKE) book
 	$(BIN)/python -m pytest tests/browser/test_rendered_book.py tests/browser/test_jupyterlab.py -p no:cacheprovider
 

@@ -75,3 +75,42 @@ def test_nothing_asserts_on_wall_time(source):
     # Timings depend on the machine and its load; benchmarks/ measures
     # them, assert cells never do.
     assert not TIMING.findall(source.read_text())
+
+
+def test_the_book_and_make_test_share_one_execution_cache():
+    config_cache = re.search(
+        r"^\s+cache:\s*(\S+)", (ROOT / "_config.yml").read_text(), re.M
+    )
+    make_cache = re.search(
+        r"^EXECUTION_CACHE := (\S+)",
+        (ROOT / "Makefile").read_text(),
+        re.M,
+    )
+    assert config_cache and make_cache
+    assert config_cache[1] == make_cache[1]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_the_book_finds_nbval_s_run_of_each_chapter(chapter, tmp_path):
+    # make test caches the notebook nbval ran (jupytext's conversion);
+    # the build looks it up by the hash of MyST-NB's own reading of the
+    # chapter, so the two readings must hash alike, or every chapter
+    # would run a second time.
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    config = load_jupytext_configuration_file(
+        str(ROOT / "jupytext.toml")
+    )
+    text = chapter.read_text()
+    cache = get_cache(tmp_path)
+    cache.cache_notebook_bundle(
+        CacheBundleIn(
+            jupytext.reads(text, fmt="md:myst", config=config),
+            str(chapter),
+        ),
+        check_validity=False,
+    )
+    as_the_book_reads_it = read_myst_markdown_notebook(text)
+    assert cache.match_cache_notebook(as_the_book_reads_it)
