@@ -7,7 +7,12 @@ cells have all passed, its notebook, outputs filled in, goes into the
 jupyter-cache folder named by --outputs-to. The book's build (execute mode
 `cache`, the same folder in _config.yml) finds the chapter's code there and
 shows those outputs instead of executing it. A chapter with a failed cell is
-not cached, and the build then executes it itself.
+not cached, and an earlier record of the same code is removed, so the build
+executes it itself rather than show outputs that no longer hold.
+
+The outputs are those nbval collects: consecutive prints of a cell merged
+into one stream, as a notebook shows them; none of the chapters clears or
+updates a displayed output, which nbval would not replay.
 """
 
 from collections import defaultdict
@@ -23,9 +28,8 @@ class _ChapterRun:
 
     def __init__(self):
         self.seconds = 0.0
-        self.cells_done = (
-            set()
-        )  # cells run (or skipped by a tag) that passed
+        # cells run (or skipped by a tag) that passed
+        self.cells_done = set()
         self.failed = False
 
 
@@ -79,3 +83,10 @@ def pytest_sessionfinish(session):
                 check_validity=False,
                 overwrite=True,
             )
+            continue
+        # the same code may have passed before, with other data or models
+        try:
+            stale = cache.match_cache_notebook(notebook.nb)
+        except KeyError:
+            continue
+        cache.remove_cache(stale.pk)
