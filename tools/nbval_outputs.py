@@ -27,7 +27,6 @@ class _ChapterRun:
     """What nbval's run of one chapter has shown so far."""
 
     def __init__(self):
-        self.seconds = 0.0
         # cells run (or skipped by a tag) that passed
         self.cells_done = set()
         self.failed = False
@@ -53,7 +52,6 @@ def pytest_runtest_makereport(item, call):
     if not isinstance(item, IPyNbCell):
         return
     run = _runs[item.parent]
-    run.seconds += call.duration
     run.failed |= report.failed
     if call.when == "call" and not report.failed:
         item.cell.outputs = item.test_outputs or []
@@ -75,11 +73,7 @@ def pytest_sessionfinish(session):
     for notebook, run in _runs.items():
         if _every_cell_passed(notebook, run):
             cache.cache_notebook_bundle(
-                CacheBundleIn(
-                    notebook.nb,
-                    str(notebook.path),
-                    data={"execution_seconds": run.seconds},
-                ),
+                CacheBundleIn(notebook.nb, str(notebook.path)),
                 check_validity=False,
                 overwrite=True,
             )
