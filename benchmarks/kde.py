@@ -18,9 +18,9 @@ import torch
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.neighbors import KernelDensity
 
-from catvae_lit.cli import BANDWIDTHS
 from catvae_lit.data import load_mnist
 from catvae_lit.metrics import kde_log_likelihood
+from catvae_lit.table1 import BANDWIDTHS
 
 
 def exact_mean_log_density(centres, points, h):

@@ -114,3 +114,37 @@ def test_the_book_finds_nbval_s_run_of_each_chapter(chapter, tmp_path):
     )
     as_the_book_reads_it = read_myst_markdown_notebook(text)
     assert cache.match_cache_notebook(as_the_book_reads_it)
+
+
+def teaching_chapters():
+    """The chapters listed before the appendices in `_toc.yml`."""
+    toc = (ROOT / "_toc.yml").read_text()
+    before = toc[: toc.index("caption: Appendices")]
+    return [
+        ROOT / f"{name}.md"
+        for name in re.findall(r"-\s*file\s*:\s*(\S+)", before)
+    ]
+
+
+@pytest.mark.parametrize(
+    "chapter", teaching_chapters(), ids=lambda p: p.stem
+)
+def test_the_command_line_stays_out_of_the_teaching_chapters(chapter):
+    # the command-line appendix builds it on the chapters' registries
+    code = "\n".join(
+        re.findall(
+            r"```\{code-cell\}[^\n]*\n(.*?)```",
+            chapter.read_text(),
+            re.S,
+        )
+    )
+    machinery = re.findall(
+        r"#\| export cli\b|^[ \t]*(?:import|from)"
+        r" (?:argparse|filelock|fcntl)\b"
+        r"|catvae_lit\.cli\b",
+        code,
+        re.M,
+    )
+    assert (
+        not machinery
+    ), f"{chapter.name} holds {sorted(set(machinery))}"
