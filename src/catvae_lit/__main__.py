@@ -4,5 +4,5 @@
 from catvae_lit.cli import main
 
 
-# From book/command_line.md, "A command that does not destroy"
+# From book/command_line.md, "The `train` command"
 main()

@@ -129,9 +129,9 @@ def test_monitor(args):
     """For `fit`: after each epoch, the clustering accuracy and the
     information I_q(x; c) on the test split, the points of learning
     curves, and the accuracy on the selection split, the labels of the
-    first SELECTION_SIZE training images, on which later chapters make
-    their label-based choices. Training reads images only; these labels
-    are never trained on."""
+    first SELECTION_SIZE training images, on which the findings chapter
+    makes its label-based choices. Training reads images only; these
+    labels are never trained on."""
     test_images, test_labels = load_mnist(
         "test", args.dataset, args.data_dir
     )
@@ -220,7 +220,7 @@ def model_options(args):
 
 
 # Options read by some models only, and the value that leaves them off
-# (later chapters add theirs).
+# (later sections add theirs).
 MODEL_ONLY_OPTIONS = {}
 
 
@@ -394,7 +394,7 @@ def add_training_options(command):
         add_options(command)
 
 
-# model name: a function adding the options of a later chapter's model
+# model name: a function adding the options of a later section's model
 MODEL_OPTIONS = {}
 
 
@@ -442,7 +442,7 @@ def add_publish_command(commands):
     slim.set_defaults(func=publish)
 
 
-# later chapters add theirs
+# later sections add theirs
 COMMANDS = {"train": add_train_command, "publish": add_publish_command}
 
 
@@ -806,6 +806,8 @@ def reproduce(args):
             flush=True,
         )
         train(run)
+    for path in checkpoints.values():
+        read_run_metadata(path)  # table_1 reads metadata unchecked
     results = table_1(checkpoints, args)
     stem = args.out / f"table1_{args.dataset.lower()}"
     stem.with_suffix(".json").write_text(

@@ -218,14 +218,9 @@ MODEL_SETTINGS["invariant-catvae"] = (
 
 # From book/beyond.md, "Virtual adversarial perturbations"
 MODELS["sat-catvae"] = MLPCatVAE
+# the invariant CatVAE's objective, which reads beta_cat too
 OBJECTIVES["sat-catvae"] = lambda args: functools.partial(
-    invariant_objective,
-    beta_cont=args.beta_cont,
-    beta_cat=args.beta_cat,
-    beta_balance=args.beta_balance,
-    beta_invariance=args.beta_invariance,
-    reconstruction=args.reconstruction,
-    augmentation=args.augmentation,
+    OBJECTIVES["invariant-catvae"](args), beta_cat=args.beta_cat
 )
 MODEL_SETTINGS["sat-catvae"] = MODEL_SETTINGS["invariant-catvae"]
 
@@ -233,7 +228,8 @@ MODEL_SETTINGS["sat-catvae"] = MODEL_SETTINGS["invariant-catvae"]
 # From book/recurrent.md, "The cure: a Bernoulli likelihood; and a KL warm-up?"
 def with_kl_warm_up(make_objective):
     """`make_objective` (args -> objective) with the KL weights ramped
-    up over the run's `kl_warm_up` epochs."""
+    up over the run's `kl_warm_up` epochs. A run resumed from its
+    checkpoint (`resume`, `out`) continues the ramp where it stopped."""
 
     def make(args):
         if not args.kl_warm_up:
