@@ -23,6 +23,9 @@ WEIGHTS = argparse.Namespace(
     beta_info=100.0,
     reconstruction="bound",
     info_loss="cross-entropy",
+    beta_balance=100.0,
+    beta_invariance=100.0,
+    augmentation="slant-and-stroke-vat",
     kl_warm_up=0.0,
 )
 

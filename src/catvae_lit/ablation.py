@@ -551,3 +551,10 @@ SETTINGS["Recurrent CatVAE, lr 1e-4"] = (
     ["--lr", "1e-4", *CURED[2:]],
     ("MNIST",),
 )
+# The beyond chapter's objective on the cured CatVAE: balance and
+# invariance to slant, stroke and virtual adversarial moves.
+SETTINGS["Recurrent invariant CatVAE"] = (
+    "recurrent-invariant-catvae",
+    [*CURED, "--augmentation", "slant-and-stroke-vat"],
+    ("MNIST",),
+)

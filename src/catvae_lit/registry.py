@@ -261,6 +261,9 @@ RECURRENT_MODELS = {
     "recurrent-free-prior": ("catvae", True),
     "recurrent-catvae": ("catvae", False),
     "recurrent-infocatvae": ("infocatvae", False),
+    # the objective of the findings and beyond chapters (section "A
+    # change of objective" below)
+    "recurrent-invariant-catvae": ("invariant-catvae", False),
 }
 for name, (objective, free_prior) in RECURRENT_MODELS.items():
     MODELS[name] = functools.partial(
