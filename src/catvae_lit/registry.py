@@ -261,8 +261,8 @@ RECURRENT_MODELS = {
     "recurrent-free-prior": ("catvae", True),
     "recurrent-catvae": ("catvae", False),
     "recurrent-infocatvae": ("infocatvae", False),
-    # the objective of the findings and beyond chapters (section "A
-    # change of objective" below)
+    # the findings chapter's invariant objective, with the perturbation
+    # the beyond chapter chose (section "A change of objective" below)
     "recurrent-invariant-catvae": ("invariant-catvae", False),
 }
 for name, (objective, free_prior) in RECURRENT_MODELS.items():
