@@ -9,7 +9,11 @@ import torch
 
 from catvae_lit.cli import MODELS, OBJECTIVES, RECURRENT_MODELS
 from catvae_lit.losses import bernoulli_nll, catvae_objective
-from catvae_lit.recurrent import KLWarmUp, RecurrentCatVAE
+from catvae_lit.recurrent import (
+    KLWarmUp,
+    NetworkPriorCatVAE,
+    RecurrentCatVAE,
+)
 from catvae_lit.training import (
     fit,
     load_checkpoint,
@@ -171,7 +175,11 @@ def test_one_training_step_is_finite(name):
         for key, value in model.state_dict().items()
         if not torch.equal(value, before[key])
     }
-    assert ("prior_means" in changed) == name.endswith("free-prior")
+    # the table's entries or the network's weights
+    prior_learned = any(key.startswith("prior_") for key in changed)
+    assert prior_learned == name.endswith(
+        ("free-prior", "network-prior")
+    )
 
 
 def test_the_warm_up_ramps_the_kl_weights_then_holds_them():
@@ -253,3 +261,28 @@ def test_checkpoint_restores_the_recurrent_model(tmp_path):
     assert restored.config["likelihood"] == "gaussian"
     x = torch.rand(2, 784)
     assert torch.equal(restored.classify(x), model.classify(x))
+
+
+def test_the_network_prior_is_learned_through_its_network():
+    with pytest.raises(ValueError, match="expected free_prior=True"):
+        NetworkPriorCatVAE(free_prior=False)
+    torch.manual_seed(0)
+    model = NetworkPriorCatVAE(free_prior=True)
+    assert (
+        model.prior_means.shape == model.prior_logvars.shape == (10, 20)
+    )
+    catvae_objective(model, torch.rand(4, 784))["loss"].backward()
+    assert all(
+        parameter.grad is not None and parameter.grad.abs().sum() > 0
+        for parameter in model.prior_network.parameters()
+    )
+
+
+def test_checkpoint_restores_the_network_prior(tmp_path):
+    torch.manual_seed(0)
+    model = NetworkPriorCatVAE(free_prior=True).eval()
+    save_checkpoint(tmp_path / "m.pt", model)
+    restored = restore_model(tmp_path / "m.pt", "cpu")
+    assert type(restored) is NetworkPriorCatVAE
+    assert torch.equal(restored.prior_means, model.prior_means)
+    assert torch.equal(restored.prior_logvars, model.prior_logvars)

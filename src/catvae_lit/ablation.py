@@ -545,6 +545,17 @@ SETTINGS["Recurrent free prior, first edition"] = (
     FIRST_EDITION,
     ("MNIST",),
 )
+# The GMVAE-style network prior in both settings.
+SETTINGS["Recurrent network prior"] = (
+    "recurrent-network-prior",
+    CURED,
+    ("MNIST",),
+)
+SETTINGS["Recurrent network prior, first edition"] = (
+    "recurrent-network-prior",
+    FIRST_EDITION,
+    ("MNIST",),
+)
 # Appendix C's learning rate, for the cured CatVAE.
 SETTINGS["Recurrent CatVAE, lr 1e-4"] = (
     "recurrent-catvae",

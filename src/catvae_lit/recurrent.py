@@ -10,7 +10,7 @@ from catvae_lit.losses import bernoulli_nll
 from catvae_lit.models import all_categories, category_indices, check_images, check_sizes
 from catvae_lit.prior import orthogonal_means
 
-__all__ = ["LIKELIHOODS", "RecurrentCatVAE", "KLWarmUp"]
+__all__ = ["LIKELIHOODS", "RecurrentCatVAE", "PRIOR_HIDDEN", "NetworkPriorCatVAE", "KLWarmUp"]
 
 
 # From book/recurrent.md, "The networks of appendix C"
@@ -65,21 +65,7 @@ class RecurrentCatVAE(nn.Module):
             free_prior=free_prior,
             likelihood=likelihood,
         )
-        if free_prior:
-            self.prior_means = nn.Parameter(
-                torch.randn(num_classes, latent_dim)
-            )
-            self.prior_logvars = nn.Parameter(
-                torch.zeros(num_classes, latent_dim)
-            )
-        else:
-            self.register_buffer(
-                "prior_means",
-                orthogonal_means(num_classes, latent_dim, scale),
-            )
-            self.register_buffer(
-                "prior_logvars", torch.zeros(num_classes, latent_dim)
-            )
+        self.make_prior(free_prior)
         self.encoder = nn.GRU(
             features, hidden_dim, batch_first=True, bidirectional=True
         )
@@ -93,6 +79,21 @@ class RecurrentCatVAE(nn.Module):
         self.initial_state = nn.Linear(latent_dim, hidden_dim)
         self.decoder = nn.GRU(latent_dim, hidden_dim, batch_first=True)
         self.output = nn.Linear(hidden_dim, features)
+
+    def make_prior(self, free_prior):
+        """p(z|c)'s centres and log-variances (K, d): a learned table
+        with random centres (free_prior), or the fixed orthogonal
+        centres with unit variances."""
+        k, d = self.config["num_classes"], self.config["latent_dim"]
+        if free_prior:
+            self.prior_means = nn.Parameter(torch.randn(k, d))
+            self.prior_logvars = nn.Parameter(torch.zeros(k, d))
+        else:
+            self.register_buffer(
+                "prior_means",
+                orthogonal_means(k, d, self.config["scale"]),
+            )
+            self.register_buffer("prior_logvars", torch.zeros(k, d))
 
     def summary(self, x):
         """The final states of both directions of the encoder,
@@ -158,6 +159,45 @@ class RecurrentCatVAE(nn.Module):
             means.device
         )
         return self.decode(means + (0.5 * logvars).exp() * noise)
+
+
+# From book/recurrent.md, "The networks of appendix C"
+# the hidden units of the network prior
+PRIOR_HIDDEN = 64
+
+
+class NetworkPriorCatVAE(RecurrentCatVAE):
+    """The recurrent CatVAE whose p(z|c) a small network of the one-hot
+    category produces (a GMVAE-style learned prior); free_prior must be
+    True, as the network is learned."""
+
+    def make_prior(self, free_prior):
+        if not free_prior:
+            raise ValueError(
+                "a network prior is learned: expected free_prior=True,"
+                " got False"
+            )
+        k, d = self.config["num_classes"], self.config["latent_dim"]
+        self.prior_network = nn.Sequential(
+            nn.Linear(k, PRIOR_HIDDEN),
+            nn.Tanh(),
+            nn.Linear(PRIOR_HIDDEN, 2 * d),
+        )
+
+    def prior_parameters(self):
+        """Centres and log-variances (K, d) of p(z|c), from each
+        category's one-hot vector."""
+        first = self.prior_network[0].weight
+        one_hots = torch.eye(first.shape[1], device=first.device)
+        return self.prior_network(one_hots).chunk(2, dim=-1)
+
+    @property
+    def prior_means(self):
+        return self.prior_parameters()[0]
+
+    @property
+    def prior_logvars(self):
+        return self.prior_parameters()[1]
 
 
 # From book/recurrent.md, "The cure: a Bernoulli likelihood; and a KL warm-up?"

@@ -16,7 +16,7 @@ from catvae_lit.config import checkpoint_dir, full_run
 from catvae_lit.data import load_mnist
 from catvae_lit.losses import catvae_objective, infocatvae_objective, invariant_objective, vae_objective
 from catvae_lit.models import MLPCatVAE, VAE
-from catvae_lit.recurrent import KLWarmUp, RecurrentCatVAE
+from catvae_lit.recurrent import KLWarmUp, NetworkPriorCatVAE, RecurrentCatVAE
 from catvae_lit.training import load_checkpoint, restore_model
 
 __all__ = ["MODELS", "catvae_weights", "OBJECTIVES", "MODEL_SETTINGS", "training_images", "metadata_path", "METADATA_ENTRIES", "read_metadata", "non_finite", "run_command", "load_or_train", "with_kl_warm_up", "RECURRENT_MODELS"]
@@ -256,19 +256,24 @@ def with_kl_warm_up(make_objective):
     return make
 
 
-# name: (objective, whether the prior is learned)
+# name: (objective, model)
 RECURRENT_MODELS = {
-    "recurrent-free-prior": ("catvae", True),
-    "recurrent-catvae": ("catvae", False),
-    "recurrent-infocatvae": ("infocatvae", False),
+    "recurrent-free-prior": (
+        "catvae",
+        functools.partial(RecurrentCatVAE, free_prior=True),
+    ),
+    "recurrent-network-prior": (
+        "catvae",
+        functools.partial(NetworkPriorCatVAE, free_prior=True),
+    ),
+    "recurrent-catvae": ("catvae", RecurrentCatVAE),
+    "recurrent-infocatvae": ("infocatvae", RecurrentCatVAE),
     # the findings chapter's invariant objective, with the perturbation
     # the beyond chapter chose (section "A change of objective" below)
-    "recurrent-invariant-catvae": ("invariant-catvae", False),
+    "recurrent-invariant-catvae": ("invariant-catvae", RecurrentCatVAE),
 }
-for name, (objective, free_prior) in RECURRENT_MODELS.items():
-    MODELS[name] = functools.partial(
-        RecurrentCatVAE, free_prior=free_prior
-    )
+for name, (objective, model) in RECURRENT_MODELS.items():
+    MODELS[name] = model
     OBJECTIVES[name] = with_kl_warm_up(OBJECTIVES[objective])
     MODEL_SETTINGS[name] = (
         *MODEL_SETTINGS.get(objective, ()),

@@ -20,7 +20,7 @@ from catvae_lit.config import default_device
 from catvae_lit.ensemble import EnsembleCatVAE
 from catvae_lit.judge import Judge
 from catvae_lit.models import MLPCatVAE, VAE
-from catvae_lit.recurrent import RecurrentCatVAE
+from catvae_lit.recurrent import NetworkPriorCatVAE, RecurrentCatVAE
 
 __all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_ENTRIES", "OPTIONAL_ENTRIES", "MODEL_CLASSES", "save_checkpoint", "load_checkpoint", "is_plain_data", "load_weights", "check_weights_fit", "check_config", "model_from_checkpoint", "restore_model", "adam", "training_device", "epoch_order", "fit", "data_fingerprint", "start_training", "resume_training", "ADAM_SETTINGS", "adam_settings", "check_adam_state", "divergence_error", "train_judge", "keep_freed_memory", "fit_ensemble"]
 
@@ -686,6 +686,7 @@ def train_judge(
 
 # From book/recurrent.md, "The networks of appendix C"
 MODEL_CLASSES["RecurrentCatVAE"] = RecurrentCatVAE
+MODEL_CLASSES["NetworkPriorCatVAE"] = NetworkPriorCatVAE
 
 
 # From book/engineering.md, "Keeping freed memory"
