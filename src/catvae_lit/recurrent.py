@@ -169,7 +169,8 @@ PRIOR_HIDDEN = 64
 class NetworkPriorCatVAE(RecurrentCatVAE):
     """The recurrent CatVAE whose p(z|c) a small network of the one-hot
     category produces (a GMVAE-style learned prior); free_prior must be
-    True, as the network is learned."""
+    True, as the network is learned (the inherited default, False, is
+    refused)."""
 
     def make_prior(self, free_prior):
         if not free_prior:
@@ -188,7 +189,11 @@ class NetworkPriorCatVAE(RecurrentCatVAE):
         """Centres and log-variances (K, d) of p(z|c), from each
         category's one-hot vector."""
         first = self.prior_network[0].weight
-        one_hots = torch.eye(first.shape[1], device=first.device)
+        one_hots = torch.eye(
+            self.config["num_classes"],
+            dtype=first.dtype,
+            device=first.device,
+        )
         return self.prior_network(one_hots).chunk(2, dim=-1)
 
     @property
