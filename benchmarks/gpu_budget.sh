@@ -9,7 +9,8 @@
 # is an ordinary resumable `train --resume`, so a second launch continues what a first one left, and
 # each finished run writes a line to OUT/progress.log at once: a launch cut short still says what it
 # finished. At the end every member is published as OUT/published/<setting>_mnist_seed<N>.pt (no
-# optimizer state), and the lot is packed into OUT/published.tar.part-aa, -ab, ... of at most 15 MiB each
+# optimizer state, weights in float16 as the committed models are), and the lot is packed into
+# OUT/published.tar.part-aa, -ab, ... of at most 15 MiB each
 # (the device machine returns files of 16 MiB at most); `cat OUT/published.tar.part-* | tar -x` unpacks it.
 #
 # Try it on the CPU first, at a tiny budget:
@@ -28,6 +29,14 @@ SUBSET_OPTIONS=()
 
 mkdir -p "$OUT/published"
 progress() { echo "$(date -u +%H:%M:%S) $*" >> "$OUT/progress.log"; }
+wait_for() {  # wait_for WHAT PIDS...: fail, saying WHAT, if any of the processes failed
+    local what=$1 failed=0
+    shift
+    for pid in "$@"; do
+        wait "$pid" || failed=1
+    done
+    [ "$failed" = 0 ] || { progress "some $what failed; see their logs"; exit 1; }
+}
 
 # name: the train options of a setting, beyond the defaults
 declare -A ENSEMBLES=(
@@ -57,21 +66,24 @@ done
 for seed in "${SEEDS[@]}"; do
     train "aae_seed$seed" --model aae --seed "$seed" & pids+=($!)
 done
-failed=0
-for pid in "${pids[@]}"; do
-    wait "$pid" || failed=1
-done
-[ "$failed" = 0 ] || { progress "some runs failed; see their logs"; exit 1; }
+wait_for runs "${pids[@]}"
 
+# Each copy is scored again on the test split after its weights are rounded (publish --float16), on
+# the CPU: the copies are published side by side, one thread each.
+publish() {  # publish SOURCE TARGET [OPTIONS...]
+    OMP_NUM_THREADS=1 "$PYTHON" -m catvae_lit publish "$@" --float16 --overwrite >> "$OUT/publish.log" 2>&1
+}
+pids=()
 for name in "${!ENSEMBLES[@]}"; do
     for member in "${!SEEDS[@]}"; do
-        "$PYTHON" -m catvae_lit publish "$OUT/$name.pt" "$OUT/published/${name}_mnist_seed${SEEDS[$member]}.pt" \
-            --member "$member" --overwrite
+        publish "$OUT/$name.pt" "$OUT/published/${name}_mnist_seed${SEEDS[$member]}.pt" \
+            --member "$member" & pids+=($!)
     done
 done
 for seed in "${SEEDS[@]}"; do
-    "$PYTHON" -m catvae_lit publish "$OUT/aae_seed$seed.pt" "$OUT/published/aae_mnist_seed$seed.pt" --overwrite
+    publish "$OUT/aae_seed$seed.pt" "$OUT/published/aae_mnist_seed$seed.pt" & pids+=($!)
 done
+wait_for publications "${pids[@]}"
 rm -f "$OUT"/published.tar.part-*
 tar -cf - -C "$OUT/published" --exclude "*.lock" . | split -b 15m - "$OUT/published.tar.part-"
 progress "published $(find "$OUT/published" -name '*.pt' | wc -l) checkpoints into $OUT/published.tar.part-*"

@@ -249,3 +249,59 @@ def test_command_line_train_resume_and_publish(mnist_root, tmp_path):
             resume=True,
             progress=False,
         )
+
+
+def test_publish_float16_halves_the_copy_and_scores_the_rounded_weights(
+    mnist_root, tmp_path, capsys
+):
+    out = tmp_path / "c.pt"
+    main(
+        [
+            "train",
+            "--model",
+            "catvae",
+            "--subset",
+            "256",
+            "--epochs",
+            "1",
+            "--data-dir",
+            mnist_root,
+            "--out",
+            out,
+        ]
+    )
+    main(["publish", out, tmp_path / "slim.pt"])
+    main(
+        ["publish", tmp_path / "slim.pt", tmp_path / "half.pt"]
+        + ["--float16", "--data-dir", mnist_root]
+    )
+    half = tmp_path / "half.pt"
+    assert (
+        half.stat().st_size
+        < 0.55 * (tmp_path / "slim.pt").stat().st_size
+    )
+    assert all(
+        value.dtype == torch.float16
+        for value in load_checkpoint(half)["model_state"].values()
+    )
+    restored = restore_model(half, "cpu")
+    exact = restore_model(tmp_path / "slim.pt", "cpu")
+    for rounded, weight in zip(
+        restored.parameters(), exact.parameters()
+    ):
+        assert rounded.dtype == torch.float32
+        assert torch.equal(rounded, weight.half().float())
+    metadata = json.loads(half.with_suffix(".json").read_text())
+    # the copy of a copy still names the training run
+    assert metadata["published_from"] == str(out)
+    assert metadata["weights"] == "float16"
+    capsys.readouterr()
+    main(["evaluate", half, "--samples", "10", "--data-dir", mnist_root])
+    evaluated = json.loads(capsys.readouterr().out)
+    assert (
+        evaluated["accuracy"] == metadata["test"]["accuracy"]
+        and evaluated["test_elbo"] == metadata["test"]["test_elbo"]
+    ), "the metadata holds the scores of the rounded weights"
+    assert metadata["test_float32"]["accuracy"] == pytest.approx(
+        metadata["test"]["accuracy"], abs=0.002
+    )

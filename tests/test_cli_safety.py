@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -226,6 +227,19 @@ def test_a_second_run_on_the_same_output_fails_at_once(tmp_path):
     assert not out.exists()
     with exclusive_output(out):  # and the lock is free again
         pass
+
+
+def test_publish_float16_refuses_a_model_it_cannot_score(tmp_path):
+    judge = (
+        Path(__file__).resolve().parents[1]
+        / "checkpoints/judge_mnist.pt"
+    )
+    completed = run_cli("publish", judge, tmp_path / "j.pt", "--float16")
+    assert completed.returncode == 1
+    assert completed.stderr.count("\n") == 1 and (
+        "must name a model that `train` trains" in completed.stderr
+    )
+    assert list(tmp_path.glob("j.*")) == []
 
 
 def test_publish_refuses_to_overwrite_its_source_or_another_file(

@@ -9,7 +9,9 @@ import sys
 import tarfile
 from pathlib import Path
 
-from catvae_lit.training import restore_model
+import torch
+
+from catvae_lit.training import load_checkpoint, restore_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,6 +73,14 @@ def test_the_gpu_budget_script_runs_at_a_tiny_budget_on_the_cpu(
     )
     metadata = json.loads(member.with_suffix(".json").read_text())
     assert type(restore_model(member, "cpu")).__name__ == "MLPCatVAE"
+    # published as the committed models are: rounded, and scored so
+    assert metadata["weights"] == "float16"
+    assert set(metadata["test"]) == set(metadata["test_float32"])
+    assert all(
+        value.dtype == torch.float16
+        for value in load_checkpoint(member)["model_state"].values()
+        if value.is_floating_point()
+    )
     assert (
         metadata["seed"],
         metadata["info_loss"],

@@ -35,7 +35,7 @@ from catvae_lit.registry import METADATA_ENTRIES, MODELS, MODEL_SETTINGS, OBJECT
 from catvae_lit.table1 import BANDWIDTHS, PAPER_MNIST, TABLE_1_MODELS, markdown_table, table_1
 from catvae_lit.training import fit, fit_ensemble, load_checkpoint, model_from_checkpoint, restore_model, save_checkpoint, train_judge
 
-__all__ = ["test_scores", "run_settings", "train", "SELECTION_SIZE", "test_monitor", "new_model", "CONSTRUCTOR_OPTIONS", "model_options", "MODEL_ONLY_OPTIONS", "run_metadata", "prepare_output", "finish_run", "publish", "check_copy_target", "add_training_options", "MODEL_OPTIONS", "add_train_command", "add_publish_command", "COMMANDS", "parser", "main", "error_line", "RESUMED_SETTINGS", "bounded", "POSITIVE_INT", "POSITIVE_FLOAT", "NON_NEGATIVE_FLOAT", "SEED", "PROBABILITY", "checkpoint_path", "refuse_to_replace", "write_metadata", "write_json", "device_name", "check_recorded_command", "read_run_metadata", "exclusive_output", "stale_temporaries", "resumed_metadata", "check_finite", "add_information_options", "reproduce", "add_reproduce_command", "NOT_SCORED", "checkpoint_model", "evaluate", "sample", "add_checkpoint_options", "png_path", "add_evaluate_command", "add_sample_command", "train_judge_command", "add_train_judge_command", "ablation_command", "run_ablation", "earlier_records", "finished_run", "scoring_context", "add_ablation_command", "add_invariance_options", "add_recurrent_options", "ENSEMBLE_MODELS", "train_ensemble", "of_member", "publish_member", "add_train_command_with_seeds", "add_publish_command_with_member", "add_ablation_command_with_scheduler", "ablation_through_scheduler"]
+__all__ = ["test_scores", "run_settings", "train", "SELECTION_SIZE", "test_monitor", "new_model", "CONSTRUCTOR_OPTIONS", "model_options", "MODEL_ONLY_OPTIONS", "run_metadata", "prepare_output", "finish_run", "publish", "round_to_float16", "check_copy_target", "add_training_options", "MODEL_OPTIONS", "add_train_command", "add_publish_command", "COMMANDS", "parser", "main", "error_line", "RESUMED_SETTINGS", "bounded", "POSITIVE_INT", "POSITIVE_FLOAT", "NON_NEGATIVE_FLOAT", "SEED", "PROBABILITY", "checkpoint_path", "refuse_to_replace", "write_metadata", "write_json", "device_name", "check_recorded_command", "read_run_metadata", "exclusive_output", "stale_temporaries", "resumed_metadata", "check_finite", "add_information_options", "reproduce", "add_reproduce_command", "NOT_SCORED", "checkpoint_model", "evaluate", "sample", "add_checkpoint_options", "png_path", "add_evaluate_command", "add_sample_command", "train_judge_command", "add_train_judge_command", "ablation_command", "run_ablation", "earlier_records", "finished_run", "scoring_context", "add_ablation_command", "add_invariance_options", "add_recurrent_options", "ENSEMBLE_MODELS", "train_ensemble", "of_member", "publish_member", "add_train_command_with_seeds", "add_publish_command_with_member", "add_ablation_command_with_scheduler", "ablation_through_scheduler"]
 
 
 # From book/command_line.md, "The `train` command"
@@ -270,14 +270,16 @@ def finish_run(args, metadata, history, start, test):
 
 def publish(args):
     """Copy a trained checkpoint without its optimizer state, and its
-    metadata, for committing."""
+    metadata, for committing; with --float16, its weights rounded to
+    half precision."""
     check_copy_target(args)
     state = load_checkpoint(args.source)
     model = model_from_checkpoint(state, args.source)
-    metadata = {
-        **read_run_metadata(args.source, state),
-        "published_from": str(args.source),
-    }
+    metadata = read_run_metadata(args.source, state)
+    # a copy of a copy names the run it came from
+    metadata.setdefault("published_from", str(args.source))
+    if args.float16:
+        metadata = round_to_float16(model, metadata, args.data_dir)
     with exclusive_output(args.target):
         save_checkpoint(
             args.target,
@@ -289,6 +291,38 @@ def publish(args):
             metadata,
         )
         write_metadata(args.target, metadata)
+
+
+def round_to_float16(model, metadata, data_dir=None):
+    """Round `model`'s weights to float16, in place, and return
+    `metadata` with the test scores of the rounded weights, which the
+    copy will restore, beside those of the weights before rounding
+    (`test_float32`), both measured with the same draws."""
+    if metadata.get("model") not in MODELS:
+        raise ValueError(
+            "--float16 scores the rounded copy, so its metadata must"
+            " name a model that `train` trains, one of"
+            f" {sorted(MODELS)} (found {metadata.get('model')!r})"
+        )
+    settings = argparse.Namespace(
+        model=metadata["model"],
+        dataset=metadata.get("dataset", "MNIST"),
+        data_dir=data_dir,
+    )
+    torch.manual_seed(0)  # the test ELBO's draws of z
+    before = test_scores(model, settings)
+    # what the copy restores: a float16 weight is exact in float32
+    model.half().float()
+    torch.manual_seed(0)
+    after = test_scores(model, settings)
+    check_finite(after, "the test scores of the rounded weights")
+    model.half()
+    return {
+        **metadata,
+        "weights": "float16",
+        "test_float32": before,
+        "test": after,
+    }
 
 
 def check_copy_target(args):
@@ -438,6 +472,23 @@ def add_publish_command(commands):
         "--overwrite",
         action="store_true",
         help="replace a file that exists at target",
+    )
+    slim.add_argument(
+        "--float16",
+        action="store_true",
+        help=(
+            "store the weights in half precision (half the size); the"
+            " copy's metadata holds the test scores of the rounded"
+            " weights"
+        ),
+    )
+    slim.add_argument(
+        "--data-dir",
+        default=None,
+        help=(
+            "folder holding MNIST/raw, for --float16's scores; when not"
+            " given, $CATVAE_DATA_DIR or ./data"
+        ),
     )
     slim.set_defaults(func=publish)
 
@@ -1604,6 +1655,8 @@ def publish_member(args):
         "member": args.member,
         "published_from": str(args.source),
     }
+    if args.float16:
+        metadata = round_to_float16(model, metadata, args.data_dir)
     history = [of_member(row, args.member) for row in state["history"]]
     with exclusive_output(args.target):
         save_checkpoint(
