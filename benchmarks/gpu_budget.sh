@@ -15,8 +15,8 @@
 #
 # Try it on the CPU first, at a tiny budget:
 #   EPOCHS=2 SUBSET=512 DEVICE=cpu OUT=runs/gpu-try bash benchmarks/gpu_budget.sh
-# On the GPU machine (the source tree, MNIST carried into data/):
-#   PYTHONPATH=src CATVAE_DATA_DIR=data EPOCHS=600 DEVICE=cuda bash benchmarks/gpu_budget.sh
+# On the GPU machine (the source tree, MNIST carried into data/), with GRAPH=1 if the graph pays:
+#   PYTHONPATH=src CATVAE_DATA_DIR=data EPOCHS=600 DEVICE=cuda GRAPH=1 bash benchmarks/gpu_budget.sh
 set -euo pipefail
 
 EPOCHS=${EPOCHS:-600}
@@ -26,6 +26,10 @@ PYTHON=${PYTHON:-python3}
 SEEDS=(0 1 2)
 SUBSET_OPTIONS=()
 [ -n "${SUBSET:-}" ] && SUBSET_OPTIONS=(--subset "$SUBSET")
+# GRAPH=1: the ensembles record their step as a CUDA graph (CUDA only; benchmarks/gpu_steps.py says
+# whether it pays)
+GRAPH_OPTIONS=()
+[ "${GRAPH:-0}" = 1 ] && GRAPH_OPTIONS=(--cuda-graph)
 
 mkdir -p "$OUT/published"
 progress() { echo "$(date -u +%H:%M:%S) $*" >> "$OUT/progress.log"; }
@@ -61,7 +65,7 @@ progress "start: $EPOCHS epochs on $DEVICE ${SUBSET:+(subset $SUBSET)}"
 pids=()
 for name in "${!ENSEMBLES[@]}"; do
     # shellcheck disable=SC2086  # the options are words
-    train "$name" ${ENSEMBLES[$name]} --seeds "${SEEDS[@]}" & pids+=($!)
+    train "$name" ${ENSEMBLES[$name]} --seeds "${SEEDS[@]}" "${GRAPH_OPTIONS[@]}" & pids+=($!)
 done
 for seed in "${SEEDS[@]}"; do
     train "aae_seed$seed" --model aae --seed "$seed" & pids+=($!)

@@ -322,6 +322,10 @@ def test_train_seeds_publish_member_and_evaluate(tmp_path, mnist_root):
             ["--model", "catvae", "--seeds", "0", "0"],
             r"--seeds must all differ, got \[0, 0\]",
         ),
+        (
+            ["--model", "catvae", "--cuda-graph"],
+            "--cuda-graph records the step of an ensemble: give --seeds",
+        ),
     ],
 )
 def test_train_refuses_seeds_it_cannot_use(tmp_path, arguments, message):
@@ -338,3 +342,65 @@ def test_train_refuses_seeds_it_cannot_use(tmp_path, arguments, message):
                 tmp_path / "m.pt",
             ]
         )
+
+
+def test_a_cuda_graph_is_refused_on_the_cpu_before_any_step(tmp_path):
+    ensemble = EnsembleCatVAE(members=2)
+    before = [value.clone() for value in ensemble.parameters()]
+    with pytest.raises(ValueError, match="on a CUDA device"):
+        fit_ensemble(
+            ensemble,
+            catvae_objective,
+            torch.rand(64, 784),
+            epochs=1,
+            seeds=[0, 1],
+            device="cpu",
+            checkpoint=tmp_path / "e.pt",
+            progress=False,
+            cuda_graph=True,
+        )
+    assert not (tmp_path / "e.pt").exists()
+    assert all(
+        torch.equal(old, new)
+        for old, new in zip(before, ensemble.parameters())
+    )
+
+
+def test_a_diverging_member_is_named_at_the_end_of_its_epoch(tmp_path):
+    images = torch.rand(128, 784)
+    ensemble = EnsembleCatVAE(members=3)
+    fit_ensemble(
+        ensemble,
+        catvae_objective,
+        images,
+        epochs=1,
+        seeds=[0, 1, 2],
+        batch_size=64,
+        checkpoint=tmp_path / "e.pt",
+        progress=False,
+    )
+
+    def poisoned(model, batches):
+        terms = catvae_objective(model, batches)
+        # member 1 diverges; the others do not
+        poison = torch.tensor([1.0, float("nan"), 1.0])
+        return {**terms, "loss": terms["loss"] * poison}
+
+    with pytest.raises(
+        FloatingPointError,
+        match=(
+            r"the loss of member\(s\) \[1\] became non-finite in epoch 2"
+        ),
+    ):
+        fit_ensemble(
+            ensemble,
+            poisoned,
+            images,
+            epochs=2,
+            seeds=[0, 1, 2],
+            batch_size=64,
+            checkpoint=tmp_path / "e.pt",
+            resume=True,
+            progress=False,
+        )
+    assert load_checkpoint(tmp_path / "e.pt")["epoch"] == 1

@@ -86,3 +86,52 @@ def test_the_gpu_budget_script_runs_at_a_tiny_budget_on_the_cpu(
         metadata["info_loss"],
         metadata["beta_info"],
     ) == (2, "double-softmax", 0.78)
+
+
+def test_the_gpu_step_benchmark_runs_on_the_cpu_and_skips_the_graph(
+    tmp_path, mnist_root
+):
+    completed = subprocess.run(
+        [
+            sys.executable,
+            ROOT / "benchmarks" / "gpu_steps.py",
+            "--device",
+            "cpu",
+            "--subset",
+            "256",
+            "--epochs",
+            "1",
+            "--out",
+            tmp_path,
+        ],
+        env=dict(
+            os.environ,
+            CATVAE_DATA_DIR=str(mnist_root),
+            PYTHONPATH=str(ROOT / "src"),
+        ),
+        capture_output=True,
+        text=True,
+        cwd=ROOT / "benchmarks",
+    )
+    assert completed.returncode == 0, completed.stderr
+    report = json.loads((tmp_path / "gpu_steps.json").read_text())
+    rows = {(row["model"], row["way"]): row for row in report["rows"]}
+    assert len(rows) == 7 and report["tf32"] is False
+    assert all(
+        rows[model, "graph"]["skipped"] == "CUDA only"
+        for model in ("catvae", "infocatvae")
+    )
+    measured = [row for row in rows.values() if "skipped" not in row]
+    assert len(measured) == 5
+    assert all(
+        row["flops_per_image"] > 0 and "share_of_matmul_rate" in row
+        for row in measured
+    )
+    # the information term decodes samples: more work per image
+    assert (
+        rows["infocatvae", "eager"]["flops_per_image"]
+        > rows["catvae", "eager"]["flops_per_image"]
+    )
+    assert (
+        "| aae | eager | 1 |" in (tmp_path / "gpu_steps.md").read_text()
+    )

@@ -190,9 +190,13 @@ class EnsembleCatVAE(MLPCatVAE):
             category_indices(categories, self.config["num_classes"])
         ]
         noise = torch.randn(
-            (self.config["members"], *centres.shape), generator=generator
-        ).to(centres.device)
-        return self.decode(centres + noise)
+            (self.config["members"], *centres.shape),
+            generator=generator,
+            device=(
+                centres.device if generator is None else generator.device
+            ),
+        )
+        return self.decode(centres + noise.to(centres.device))
 
 
 # From book/ensembles.md, "Training an ensemble"

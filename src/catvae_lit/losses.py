@@ -237,9 +237,8 @@ def information_loss(
     if double_softmax:
         log_q = torch.log_softmax(log_q.exp(), -1)
     # F.cross_entropy, any leading axes
-    return -log_q[..., torch.arange(len(categories)), categories].mean(
-        -1
-    )
+    rows = torch.arange(len(categories), device=categories.device)
+    return -log_q[..., rows, categories].mean(-1)
 
 
 def infocatvae_objective(

@@ -9,7 +9,7 @@ from torch import nn
 from catvae_lit.losses import bernoulli_nll, reparameterize
 from catvae_lit.prior import orthogonal_means
 
-__all__ = ["dropout_layer", "hidden_layer", "MLPDecoder", "check_sizes", "check_unit_interval", "check_images", "VAE", "all_categories", "category_indices", "MLPCatVAE", "Dropout"]
+__all__ = ["dropout_layer", "hidden_layer", "MLPDecoder", "check_sizes", "being_recorded", "check_unit_interval", "check_images", "VAE", "all_categories", "category_indices", "MLPCatVAE", "Dropout"]
 
 
 # From book/vae.md, "The networks"
@@ -63,9 +63,18 @@ def check_sizes(**sizes):
         )
 
 
+def being_recorded(x):
+    """Whether x belongs to a CUDA graph being recorded: its values do
+    not exist yet, so a check must be made before the recording (the
+    ensembles appendix records one)."""
+    return x.is_cuda and torch.cuda.is_current_stream_capturing()
+
+
 def check_unit_interval(x):
     """Raise a clear error unless every value of the tensor x is in [0,
     1]."""
+    if being_recorded(x):
+        return
     # NaN fails both comparisons, so it counts as outside
     outside = x[~((x >= 0) & (x <= 1))]
     if outside.numel():
@@ -176,6 +185,8 @@ def category_indices(categories, num_classes):
             "categories must be a 1-D sequence of integer indices, got"
             f" shape {tuple(categories.shape)} and {categories.dtype}"
         )
+    if being_recorded(categories):
+        return categories
     outside = categories[(categories < 0) | (categories >= num_classes)]
     if outside.numel():
         raise ValueError(
@@ -275,11 +286,16 @@ class MLPCatVAE(nn.Module):
         centres = self.prior_means[
             category_indices(categories, self.config["num_classes"])
         ]
-        # a CPU generator serves any device
-        noise = torch.randn(centres.shape, generator=generator).to(
-            centres.device
+        # drawn where the generator is (a CPU generator serves any
+        # device), or without one where the model is
+        noise = torch.randn(
+            centres.shape,
+            generator=generator,
+            device=(
+                centres.device if generator is None else generator.device
+            ),
         )
-        return self.decode(centres + noise)
+        return self.decode(centres + noise.to(centres.device))
 
 
 # From book/engineering.md, "Dropout without a Bernoulli sampler"

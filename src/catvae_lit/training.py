@@ -19,10 +19,10 @@ from catvae_lit.aae import AAE
 from catvae_lit.config import default_device
 from catvae_lit.ensemble import EnsembleCatVAE
 from catvae_lit.judge import Judge
-from catvae_lit.models import MLPCatVAE, VAE
+from catvae_lit.models import MLPCatVAE, VAE, check_unit_interval
 from catvae_lit.recurrent import NetworkPriorCatVAE, RecurrentCatVAE
 
-__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_ENTRIES", "OPTIONAL_ENTRIES", "MODEL_CLASSES", "save_checkpoint", "load_checkpoint", "is_plain_data", "load_weights", "check_weights_fit", "check_config", "model_from_checkpoint", "restore_model", "adam", "training_device", "epoch_order", "fit", "data_fingerprint", "start_training", "resume_training", "ADAM_SETTINGS", "adam_settings", "check_adam_state", "divergence_error", "train_judge", "keep_freed_memory", "fit_ensemble"]
+__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_ENTRIES", "OPTIONAL_ENTRIES", "MODEL_CLASSES", "save_checkpoint", "load_checkpoint", "is_plain_data", "load_weights", "check_weights_fit", "check_config", "model_from_checkpoint", "restore_model", "adam", "training_device", "epoch_order", "fit", "data_fingerprint", "start_training", "resume_training", "ADAM_SETTINGS", "adam_settings", "check_adam_state", "divergence_error", "train_judge", "keep_freed_memory", "take_step", "fit_ensemble", "GraphedStep"]
 
 
 # From book/vae.md, "Training, and keeping what was trained"
@@ -388,26 +388,28 @@ def fit(
         ).split(batch_size):
             for step in objectives:
                 terms = step(model, images[indices])
-                if not torch.isfinite(terms["loss"]):
-                    raise divergence_error(
-                        f"the loss became {terms['loss'].item()}",
-                        epoch + 1,
-                        checkpoint,
-                        saved,
-                    )
                 optimizer.zero_grad(set_to_none=True)
                 terms["loss"].backward()
                 optimizer.step()
                 for name, value in terms.items():
+                    # summed where they were computed, in double
+                    # precision: the step never waits to read them
                     sums[name] = sums.get(
                         name, 0.0
-                    ) + value.item() * len(indices)
+                    ) + value.detach().double() * len(indices)
             bar.update()
+        if not torch.isfinite(sums["loss"]):
+            raise divergence_error(
+                "the loss became infinite or NaN",
+                epoch + 1,
+                checkpoint,
+                saved,
+            )
         history.append(
             {
                 "epoch": epoch + 1,
                 **{
-                    name: total / len(images)
+                    name: total.item() / len(images)
                     for name, total in sums.items()
                 },
             }
@@ -709,6 +711,17 @@ MODEL_CLASSES["EnsembleCatVAE"] = EnsembleCatVAE
 
 
 # From book/ensembles.md, "Training an ensemble"
+def take_step(ensemble, objective, optimizer, batches):
+    """One training step of every member on its batch (members, B,
+    ...); returns the objective's terms."""
+    terms = objective(ensemble, batches)
+    optimizer.zero_grad(set_to_none=True)
+    # no parameter is shared: each member gets its own loss's gradient
+    terms["loss"].sum().backward()
+    optimizer.step()
+    return terms
+
+
 def fit_ensemble(
     ensemble,
     objective,
@@ -723,13 +736,16 @@ def fit_ensemble(
     progress=True,
     metadata=None,
     overwrite=False,
+    cuda_graph=False,
 ):
     """Train the members of `ensemble` at once for `epochs` epochs in
     total, member i in the data order of `seeds[i]`, as `fit` trains one
     model; return the history, each term a list of one value per member.
 
     `objective(ensemble, batches)` gets a batch per member (members, B,
-    ...) and returns terms of shape (members,)."""
+    ...) and returns terms of shape (members,). With `cuda_graph`, on a
+    CUDA device, the step on full batches is recorded once as a CUDA
+    graph and replayed (see "Recording the step as a CUDA graph")."""
     members = ensemble.config["members"]
     if len(seeds) != members:
         raise ValueError(
@@ -750,7 +766,16 @@ def fit_ensemble(
         data,
     )
     start = saved = len(history)
+    # checked once here: a recorded step cannot read its batch's values
+    check_unit_interval(images)
     images = images.to(device)
+    step = (
+        GraphedStep(ensemble, objective, optimizer, images, batch_size)
+        if cuda_graph
+        else lambda indices: take_step(
+            ensemble, objective, optimizer, images[indices]
+        )
+    )
     batches = math.ceil(len(images) / batch_size)
     bar = tqdm(
         total=(epochs - start) * batches,
@@ -768,27 +793,23 @@ def fit_ensemble(
         )
         sums = {}
         for indices in orders.split(batch_size, dim=1):
-            terms = objective(ensemble, images[indices])
-            finite = torch.isfinite(terms["loss"])
-            if not finite.all():
-                bad = (~finite).nonzero().flatten().tolist()
-                raise divergence_error(
-                    f"the loss of member(s) {bad} became non-finite",
-                    epoch + 1,
-                    checkpoint,
-                    saved,
-                )
-            optimizer.zero_grad(set_to_none=True)
-            # no parameter is shared: each member gets its own loss's
-            # gradient
-            terms["loss"].sum().backward()
-            optimizer.step()
-            for name, value in terms.items():
+            # the sums stay on the device: a step never waits for its
+            # numbers, and a non-finite loss shows in its epoch's sum
+            for name, value in step(indices).items():
                 sums[name] = (
                     sums.get(name, 0.0)
                     + value.detach() * indices.shape[1]
                 )
             bar.update()
+        finite = torch.isfinite(sums["loss"])
+        if not finite.all():
+            bad = (~finite).nonzero().flatten().tolist()
+            raise divergence_error(
+                f"the loss of member(s) {bad} became non-finite",
+                epoch + 1,
+                checkpoint,
+                saved,
+            )
         history.append(
             {
                 "epoch": epoch + 1,
@@ -826,3 +847,66 @@ def fit_ensemble(
             saved = epoch + 1
     bar.close()
     return history
+
+
+# From book/ensembles.md, "Recording the step as a CUDA graph"
+class GraphedStep:
+    """The training step of `fit_ensemble` on a CUDA device: called
+    with the batches' indices (members, B), it takes the step and
+    returns the terms. The step on full batches is recorded as a CUDA
+    graph after `warm_up` eager steps, and replayed; a smaller batch (an
+    epoch's last) takes an eager step."""
+
+    def __init__(
+        self,
+        ensemble,
+        objective,
+        optimizer,
+        images,
+        batch_size,
+        warm_up=3,
+    ):
+        if images.device.type != "cuda":
+            raise ValueError(
+                "a CUDA graph records the steps of a run on a CUDA"
+                f" device, and this run trains on {images.device}; leave"
+                " cuda_graph off"
+            )
+        self.train = lambda batches: take_step(
+            ensemble, objective, optimizer, batches
+        )
+        self.optimizer, self.images = optimizer, images
+        self.batch_size, self.warm_up = batch_size, warm_up
+        self.stream = torch.cuda.Stream(images.device)
+        self.graph = None
+
+    def __call__(self, indices):
+        if indices.shape[1] != self.batch_size:
+            return self.train(self.images[indices])
+        if self.graph is None and self.warm_up > 0:
+            self.warm_up -= 1
+            return self.on_recording_stream(indices)
+        if self.graph is None:
+            self.record(indices)
+        self.indices.copy_(indices)
+        self.graph.replay()
+        return self.terms
+
+    def on_recording_stream(self, indices):
+        """An eager step on the stream that will record, so that what
+        the step initialises is initialised there."""
+        self.stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(self.stream):
+            terms = self.train(self.images[indices])
+        torch.cuda.current_stream().wait_stream(self.stream)
+        return terms
+
+    def record(self, indices):
+        """Record the step on the batches `indices` (the recording runs
+        nothing; the first replay takes the step)."""
+        for group in self.optimizer.param_groups:
+            group["capturable"] = True
+        self.indices = indices.clone()
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph, stream=self.stream):
+            self.terms = self.train(self.images[self.indices])
