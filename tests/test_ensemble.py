@@ -404,3 +404,28 @@ def test_a_diverging_member_is_named_at_the_end_of_its_epoch(tmp_path):
             progress=False,
         )
     assert load_checkpoint(tmp_path / "e.pt")["epoch"] == 1
+
+
+def test_train_passes_cuda_graph_on_and_the_cpu_refuses_it(
+    tmp_path, mnist_root
+):
+    with pytest.raises(ValueError, match="on a CUDA device"):
+        main(
+            [
+                "--debug",
+                "train",
+                "--model",
+                "catvae",
+                "--seeds",
+                "0",
+                "--cuda-graph",
+                "--device",
+                "cpu",
+                *TINY,
+                "--data-dir",
+                mnist_root,
+                "--out",
+                tmp_path / "m.pt",
+            ]
+        )
+    assert not (tmp_path / "m.pt").exists()

@@ -105,9 +105,9 @@ def discriminator_objective(model, x):
     logits = model.prior_logit(
         torch.cat([torch.randn_like(codes), codes])
     )
-    labels = torch.cat(
-        [torch.ones(len(codes), 1), torch.zeros(len(codes), 1)]
-    ).to(logits)
+    # made where the logits are: no copy from the processor each step
+    labels = torch.zeros_like(logits)
+    labels[: len(codes)] = 1
     # the sum of (12)'s two expectations
     discriminator = 2 * binary_cross_entropy_with_logits(logits, labels)
     return {"loss": discriminator, "discriminator": discriminator}

@@ -1596,6 +1596,7 @@ def train_ensemble(args):
             device=args.device,
             metadata=metadata,
             overwrite=args.overwrite,
+            cuda_graph=args.cuda_graph,
         )
         test = [
             test_scores(ensemble.member(i), args)

@@ -855,7 +855,9 @@ class GraphedStep:
     with the batches' indices (members, B), it takes the step and
     returns the terms. The step on full batches is recorded as a CUDA
     graph after `warm_up` eager steps, and replayed; a smaller batch (an
-    epoch's last) takes an eager step."""
+    epoch's last) takes an eager step. The objective must depend on the
+    model and the batch only: a replay repeats the recorded kernels,
+    not the Python that chose them."""
 
     def __init__(
         self,
@@ -871,6 +873,12 @@ class GraphedStep:
                 "a CUDA graph records the steps of a run on a CUDA"
                 f" device, and this run trains on {images.device}; leave"
                 " cuda_graph off"
+            )
+        if warm_up < 1:
+            raise ValueError(
+                "a CUDA graph needs at least one eager step before it"
+                " records (Adam's moments must exist), got warm_up ="
+                f" {warm_up}"
             )
         self.train = lambda batches: take_step(
             ensemble, objective, optimizer, batches
@@ -895,18 +903,28 @@ class GraphedStep:
     def on_recording_stream(self, indices):
         """An eager step on the stream that will record, so that what
         the step initialises is initialised there."""
-        self.stream.wait_stream(torch.cuda.current_stream())
+        default = torch.cuda.current_stream(self.images.device)
+        self.stream.wait_stream(default)
         with torch.cuda.stream(self.stream):
             terms = self.train(self.images[indices])
-        torch.cuda.current_stream().wait_stream(self.stream)
+        default.wait_stream(self.stream)
         return terms
 
     def record(self, indices):
         """Record the step on the batches `indices` (the recording runs
         nothing; the first replay takes the step)."""
-        for group in self.optimizer.param_groups:
-            group["capturable"] = True
         self.indices = indices.clone()
         self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph, stream=self.stream):
-            self.terms = self.train(self.images[self.indices])
+        # Adam refuses to be recorded unless told it may be (the fused
+        # Adam keeps its step count on the device already); the flag is
+        # put back, so that eager steps do not warn about it
+        self.set_capturable(True)
+        try:
+            with torch.cuda.graph(self.graph, stream=self.stream):
+                self.terms = self.train(self.images[self.indices])
+        finally:
+            self.set_capturable(False)
+
+    def set_capturable(self, value):
+        for group in self.optimizer.param_groups:
+            group["capturable"] = value
