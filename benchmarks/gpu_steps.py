@@ -17,7 +17,10 @@ images per second per model and in all, the hours one 600-epoch run of
 MNIST would take, and the share of the device's measured float32
 matrix-multiply rate that the step's counted floating-point operations
 reach. TF32 stays off, as `train` leaves it: the rates are strict
-float32.
+float32. Each run saves a checkpoint after every epoch, as `train`
+does, and two checks of the longer run say whether a way trains as the
+others do: the steps Adam counted against one per batch, and
+the first epoch's mean loss (the same batches, other random draws).
 
     PYTHONPATH=src CATVAE_DATA_DIR=data python3 benchmarks/gpu_steps.py --device cuda --out OUT
     python benchmarks/gpu_steps.py --device cpu --subset 512 --epochs 1 --out runs/steps-try
@@ -27,10 +30,13 @@ as it is measured, so a run cut short keeps what it finished."""
 
 import argparse
 import json
+import math
 import platform
+import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -38,7 +44,7 @@ from catvae_lit.cli import new_model, parser
 from catvae_lit.data import load_mnist
 from catvae_lit.ensemble import EnsembleCatVAE
 from catvae_lit.registry import OBJECTIVES
-from catvae_lit.training import fit, fit_ensemble
+from catvae_lit.training import fit, fit_ensemble, load_checkpoint
 
 SEEDS = [0, 1, 2]
 # (model, way) in the order they are measured: the graphs last, since a
@@ -68,25 +74,35 @@ def synchronize(device):
         torch.cuda.synchronize(device)
 
 
-def training_seconds(model, way, images, epochs, device):
-    """Seconds to train the way `way` for `epochs` epochs on `images`,
-    from fresh models."""
+def train_and_time(model, way, images, epochs, device, folder):
+    """Train the way `way` for `epochs` epochs on `images`, from fresh
+    models, saving a checkpoint after every epoch as `train` does.
+    Returns the seconds it took, the history, and the number of steps
+    Adam counted."""
     args = headline_settings(model)
     objective = OBJECTIVES[model](args)
+    checkpoint = folder / f"{model}-{way}.pt"
+    # what both loops take, as `train` passes it
+    options = dict(
+        batch_size=args.batch_size,
+        lr=args.lr,
+        device=device,
+        progress=False,
+        checkpoint=checkpoint,
+        overwrite=True,
+    )
     synchronize(device)
     start = time.perf_counter()
     if way == "eager":
-        fit(
+        history = fit(
             new_model(args, SEEDS[0]),
             objective,
             images,
             epochs,
-            lr=args.lr,
-            device=device,
-            progress=False,
+            **options,
         )
     else:
-        fit_ensemble(
+        history = fit_ensemble(
             EnsembleCatVAE.stack(
                 [new_model(args, seed) for seed in SEEDS]
             ),
@@ -94,24 +110,34 @@ def training_seconds(model, way, images, epochs, device):
             images,
             epochs,
             SEEDS,
-            lr=args.lr,
-            device=device,
-            progress=False,
             cuda_graph=way == "graph",
+            **options,
         )
     synchronize(device)
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    adam = load_checkpoint(checkpoint)["optimizer_state"]["state"]
+    steps = max(int(state["step"]) for state in adam.values())
+    checkpoint.unlink()
+    return seconds, history, steps
 
 
-def measure(model, way, images, epochs, device):
+def measure(model, way, images, epochs, device, folder):
     """A row of the table: the steady training rate of `way`, from a
     run of one epoch and a run of 1 + `epochs` epochs, after a run of
-    one epoch that readies the process (its time is not counted)."""
-    training_seconds(model, way, images, 1, device)
-    warm = training_seconds(model, way, images, 1, device)
-    both = training_seconds(model, way, images, 1 + epochs, device)
+    one epoch that readies the process (its time is not counted); and
+    two checks of the longer run: that Adam took one step per batch
+    (no step lost or repeated by a recording), and its first epoch's
+    mean loss, to compare across ways (the same batches, other noise)."""
+    train_and_time(model, way, images, 1, device, folder)
+    warm, _, _ = train_and_time(model, way, images, 1, device, folder)
+    both, history, steps = train_and_time(
+        model, way, images, 1 + epochs, device, folder
+    )
     models = 1 if way == "eager" else len(SEEDS)
     per_model = epochs * len(images) / (both - warm)
+    batches = math.ceil(
+        len(images) / headline_settings(model).batch_size
+    )
     return {
         "model": model,
         "way": way,
@@ -125,6 +151,10 @@ def measure(model, way, images, epochs, device):
         / per_model
         / 3600,
         "flops_per_image": flops_per_image(model, images),
+        "adam_steps": steps,
+        # each parameter steps once per batch, also in the AAE's turns
+        "adam_steps_expected": (1 + epochs) * batches,
+        "first_epoch_loss": float(np.mean(history[0]["loss"])),
     }
 
 
@@ -178,17 +208,17 @@ def markdown(report):
         ),
         "",
         (
-            "| model | way | models | images/s per model |"
-            " images/s in all | hours per 600-epoch run | share of the"
-            " float32 rate |"
+            "| model | way | models | images/s per model | images/s in"
+            " all | hours per 600-epoch run | share of the float32 rate"
+            " | Adam steps (expected) | first epoch's loss |"
         ),
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in report["rows"]:
         if "skipped" in row:
             lines.append(
                 f"| {row['model']} | {row['way']} | | {row['skipped']} |"
-                " | | |"
+                " | | | | |"
             )
             continue
         lines.append(
@@ -197,6 +227,8 @@ def markdown(report):
             f" {row['images_per_second']:,.0f} |"
             f" {row['hours_per_paper_run']:.2f} |"
             f" {row['share_of_matmul_rate']:.1%} |"
+            f" {row['adam_steps']} ({row['adam_steps_expected']}) |"
+            f" {row['first_epoch_loss']:.2f} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -224,6 +256,8 @@ def main():
     device = torch.device(args.device)
     args.out.mkdir(parents=True, exist_ok=True)
     images = load_mnist("train")[0][: args.subset]
+    # the runs' checkpoints, deleted after each run is checked
+    folder = Path(tempfile.mkdtemp())
     report = {
         "command": (
             "python benchmarks/gpu_steps.py"
@@ -243,7 +277,9 @@ def main():
             row = {"model": model, "way": way, "skipped": "CUDA only"}
         else:
             try:
-                row = measure(model, way, images, args.epochs, device)
+                row = measure(
+                    model, way, images, args.epochs, device, folder
+                )
             except Exception as err:  # reported in the table, then on
                 row = {
                     "model": model,

@@ -127,6 +127,11 @@ def test_the_gpu_step_benchmark_runs_on_the_cpu_and_skips_the_graph(
         row["flops_per_image"] > 0 and "share_of_matmul_rate" in row
         for row in measured
     )
+    # one Adam step per batch: 1 + 1 epochs of 256 images in 128s
+    assert all(
+        row["adam_steps"] == row["adam_steps_expected"] == 4
+        for row in measured
+    )
     # the information term decodes samples: more work per image
     assert (
         rows["infocatvae", "eager"]["flops_per_image"]
