@@ -109,6 +109,30 @@ def test_an_unknown_setting_is_refused_before_anything_runs(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+def test_datasets_restrict_the_runs_and_none_left_is_refused(
+    tmp_path, mnist_root
+):
+    released = "InfoCatVAE, released code"  # MNIST and FashionMNIST
+    completed = cli(
+        *("ablation", "--settings", released, "--datasets", "MNIST"),
+        *("--seeds", 0, "--epochs", 1, "--subset", 256),
+        *("--out", tmp_path),
+    )
+    assert completed.returncode == 0, completed.stderr
+    runs = json.loads((tmp_path / "ablation.json").read_text())["runs"]
+    assert [(run["setting"], run["dataset"]) for run in runs] == [
+        (released, "MNIST")
+    ]
+    refused = cli(
+        *("ablation", "--settings", "AAE, paper"),
+        *("--datasets", "FashionMNIST", "--out", tmp_path / "none"),
+    )
+    assert refused.returncode == 1
+    assert "is trained on ['FashionMNIST']" in refused.stderr
+    assert "they are trained on ['MNIST']" in refused.stderr
+    assert not (tmp_path / "none").exists()
+
+
 def test_dropout_is_refused_for_a_model_without_it(tmp_path):
     completed = cli(
         "train",

@@ -228,6 +228,8 @@ def test_weights_of_another_shape_are_refused(tmp_path):
         ({"history": [{"loss": {1, 2}}]}, "history"),
         ({"model_state": {0: torch.zeros(1)}}, "model_state"),
         ({"torch_rng": torch.zeros(5)}, "torch_rng"),
+        ({"cuda_rng": [torch.zeros(5)]}, "cuda_rng"),
+        ({"cuda_rng": "state"}, "cuda_rng"),
         ({"seed": "zero"}, "seed"),
     ],
 )

@@ -265,7 +265,8 @@ def ablation(
 ):
     """Train (or resume) every run of `settings` over `seeds` with
     `extra` train options, then return the record of each run, scored
-    against `contexts` {dataset: context}. `finished(path, command)`
+    against `contexts` {dataset: context}; a setting's datasets without
+    a context are not run. `finished(path, command)`
     says whether the run at `path` has done what its `train` command
     asks, and refuses one of other settings; `runner(commands, jobs)`
     trains the runs (`run_all`: on this machine)."""
@@ -273,6 +274,7 @@ def ablation(
         (name, dataset, seed)
         for name in settings
         for dataset in SETTINGS[name][2]
+        if dataset in contexts
         for seed in seeds
     ]
     paths = {run: run_path(folder, *run) for run in runs}

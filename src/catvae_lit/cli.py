@@ -1265,6 +1265,12 @@ def ablation_command(args):
                 f"{option} names {repeated} more than once; each run is"
                 " trained and counted once"
             )
+    trained_on = {d for name in args.settings for d in SETTINGS[name][2]}
+    if not trained_on & set(args.datasets):
+        raise ValueError(
+            f"none of the settings {args.settings} is trained on"
+            f" {args.datasets}; they are trained on {sorted(trained_on)}"
+        )
     if args.jobs > os.cpu_count():
         print(
             f"note: {args.jobs} jobs on {os.cpu_count()} cores will slow"
@@ -1287,6 +1293,7 @@ def run_ablation(args, study, start):
         dataset
         for name in args.settings
         for dataset in SETTINGS[name][2]
+        if dataset in args.datasets
     }
     contexts = {
         dataset: scoring_context(dataset, args.data_dir)
@@ -1443,6 +1450,13 @@ def add_ablation_command(commands):
         default=list(SETTINGS),
         metavar="NAME",
         help=f"settings to run, among: {'; '.join(SETTINGS)}",
+    )
+    run.add_argument(
+        "--datasets",
+        nargs="+",
+        choices=DATASETS,
+        default=list(DATASETS),
+        help="train the settings on these of their datasets only",
     )
     run.add_argument("--seeds", type=SEED, nargs="+", default=[0, 1, 2])
     run.add_argument("--epochs", type=POSITIVE_INT, default=10)

@@ -200,10 +200,13 @@ class EnsembleCatVAE(MLPCatVAE):
 
 
 # From book/ensembles.md, "Training an ensemble"
-def member_settings(values, members, name):
-    """A per-member setting (a loss weight, say) as a tensor (members,):
-    one value for all, or one for each."""
-    values = torch.as_tensor(values, dtype=torch.float32).flatten()
+def member_settings(values, members, name, device=None):
+    """A per-member setting (a loss weight, say) as a tensor (members,)
+    on `device`, where the ensemble's losses are: one value for all, or
+    one for each."""
+    values = torch.as_tensor(
+        values, dtype=torch.float32, device=device
+    ).flatten()
     if len(values) == 1:
         return values.expand(members)
     if len(values) != members:

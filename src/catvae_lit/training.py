@@ -42,8 +42,9 @@ CHECKPOINT_ENTRIES = {
     "metadata": dict,
 }
 # Entries that checkpoints written by `fit` hold, and older ones may
-# lack: the fingerprint of the training data.
-OPTIONAL_ENTRIES = {"data": dict}
+# lack: the fingerprint of the training data; and, in a run that used a
+# GPU, the random state of each CUDA device.
+OPTIONAL_ENTRIES = {"data": dict, "cuda_rng": list}
 # The classes that restore_model builds, by the name a checkpoint gives;
 # each chapter adds the models it defines.
 MODEL_CLASSES = {"VAE": VAE}
@@ -78,6 +79,11 @@ def save_checkpoint(
         "torch_rng": torch.get_rng_state(),
         "metadata": metadata or {},
         **({"data": data} if data is not None else {}),
+        **(
+            {"cuda_rng": torch.cuda.get_rng_state_all()}
+            if torch.cuda.is_initialized()
+            else {}
+        ),
     }
     handle, temporary = tempfile.mkstemp(
         dir=path.parent, prefix=path.name, suffix=".tmp"
@@ -153,6 +159,12 @@ def load_checkpoint(path):
             malformed.append("model_state")
         if state["torch_rng"].dtype != torch.uint8:
             malformed.append("torch_rng")
+        if not all(
+            isinstance(device_state, torch.Tensor)
+            and device_state.dtype == torch.uint8
+            for device_state in state.get("cuda_rng", [])
+        ):
+            malformed.append("cuda_rng")
     if malformed:
         raise ValueError(
             f"{path} is not a catvae_lit checkpoint (missing or"
@@ -544,6 +556,12 @@ def resume_training(
     try:
         optimizer.load_state_dict(state["optimizer_state"])
         torch.set_rng_state(state["torch_rng"])
+        if torch.cuda.is_available():
+            # the noise a GPU run draws next; a machine with fewer
+            # devices restores those it has
+            torch.cuda.set_rng_state_all(
+                state.get("cuda_rng", [])[: torch.cuda.device_count()]
+            )
     except (
         KeyError,
         TypeError,
