@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from catvae_lit.ablation import holm, still_climbing, verdicts, welch
+from catvae_lit.ablation import (
+    climbing_window,
+    holm,
+    still_climbing,
+    verdicts,
+    welch,
+)
 
 CLEAR = {
     "better": np.array([0.60, 0.61, 0.62]),
@@ -104,3 +110,13 @@ def test_still_climbing_reads_the_mean_curve():
     flat = [[0.1, 0.5, 0.5, 0.505, 0.51], [0.1, 0.5, 0.5, 0.5, 0.5]]
     assert still_climbing(rising) and not still_climbing(flat)
     assert not still_climbing([[0.1, 0.2]]), "too short a curve to tell"
+
+
+def test_the_climbing_window_is_a_tenth_of_the_run_and_at_least_three():
+    epochs = (10, 30, 39, 40, 100, 600)
+    assert [climbing_window(n) for n in epochs] == [3, 3, 3, 4, 10, 60]
+    # a run gaining 0.002 an epoch: after 30 epochs it gained 0.006 over
+    # its last three (levelled off), after 100, 0.02 over its last ten
+    slow = [[0.5 + 0.002 * epoch for epoch in range(100)]]
+    assert still_climbing(slow)
+    assert not still_climbing([curve[:30] for curve in slow])

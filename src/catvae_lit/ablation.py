@@ -24,7 +24,7 @@ from catvae_lit.losses import categorical_kl_parts, catvae_elbo, kl_gaussian_mix
 from catvae_lit.metrics import cluster_accuracy, double_softmax_cross_entropy, generated_images, generated_logits, kde_log_density, normalized_mutual_info
 from catvae_lit.training import load_checkpoint, restore_model
 
-__all__ = ["RELEASED_CODE", "released_options", "SETTINGS", "run_path", "train_command", "run_all", "check_exit_codes", "sigterm_as_interrupt", "run_scores", "ablation", "run_record", "mean_sd", "welch", "holm", "verdicts", "interval_text", "still_climbing", "FAST_LR", "FIRST_EDITION", "BERNOULLI", "CURED"]
+__all__ = ["RELEASED_CODE", "released_options", "SETTINGS", "run_path", "train_command", "run_all", "check_exit_codes", "sigterm_as_interrupt", "run_scores", "ablation", "run_record", "mean_sd", "welch", "holm", "verdicts", "interval_text", "climbing_window", "still_climbing", "FAST_LR", "FIRST_EDITION", "BERNOULLI", "CURED"]
 
 
 # From book/findings.md, "The settings"
@@ -443,11 +443,18 @@ def interval_text(result, digits=3):
     )
 
 
-def still_climbing(curves, last=3, gain=0.01):
+def climbing_window(epochs):
+    """How many of a run's final epochs the climbing rule reads: the last
+    tenth of the run, and never fewer than three."""
+    return max(3, epochs // 10)
+
+
+def still_climbing(curves, gain=0.01):
     """Whether runs were still improving when they stopped: their mean
     learning curve (one list of accuracies per seed, one per epoch) rose
-    by more than `gain` over its last `last` epochs."""
+    by more than `gain` over its last `climbing_window` epochs."""
     mean = np.mean(curves, axis=0)
+    last = climbing_window(len(mean))
     return bool(len(mean) > last and mean[-1] - mean[-1 - last] > gain)
 
 
