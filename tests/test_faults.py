@@ -95,3 +95,30 @@ def test_a_resumed_gpu_run_draws_the_noise_of_an_uninterrupted_one(
     direct = train(tmp_path / "direct.pt", 2)["history"][1]
     # the same draws; only the order of the GPU's sums may differ
     assert second["loss"] == pytest.approx(direct["loss"], rel=1e-5)
+
+
+def test_a_finished_run_continued_to_more_epochs_equals_a_longer_run(
+    tmp_path, mnist_root
+):
+    # how the findings chapter's 100-epoch runs continue its 30-epoch ones
+    short = [
+        sys.executable,
+        *("-m", "catvae_lit", "train", "--model", "catvae"),
+        *("--subset", "500", "--threads", "1", "--epochs"),
+    ]
+    continued = tmp_path / "continued.pt"
+    straight = tmp_path / "straight.pt"
+    for command in (
+        [*short, "2", "--out", continued],
+        [*short, "3", "--out", continued, "--resume"],
+        [*short, "3", "--out", straight],
+    ):
+        subprocess.run(command, check=True, capture_output=True)
+    longer = load_checkpoint(continued)
+    direct = load_checkpoint(straight)
+    assert longer["epoch"] == direct["epoch"] == 3
+    assert longer["history"] == direct["history"]
+    assert all(
+        torch.equal(longer["model_state"][key], value)
+        for key, value in direct["model_state"].items()
+    )
