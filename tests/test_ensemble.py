@@ -212,6 +212,44 @@ def test_a_resumed_ensemble_ends_as_an_uninterrupted_one_and_is_not_resumed_as_a
         )
 
 
+def test_a_copy_of_a_member_leaves_the_random_numbers_as_they_were():
+    ensemble = EnsembleCatVAE.stack(seeded_models([0, 1]))
+    torch.manual_seed(4)
+    untouched = torch.rand(3)
+    torch.manual_seed(4)
+    ensemble.member(1)
+    assert torch.equal(torch.rand(3), untouched)
+
+
+def test_a_monitored_ensemble_of_one_trains_as_the_single_run(
+    tmp_path, mnist_root
+):
+    common = [
+        "train",
+        "--model",
+        "catvae",
+        *TINY,
+        "--epochs",
+        "2",
+        "--data-dir",
+        mnist_root,
+    ]
+    main([*common, "--seed", "3", "--out", tmp_path / "single.pt"])
+    main([*common, "--seeds", "3", "--out", tmp_path / "one.pt"])
+    single = load_checkpoint(tmp_path / "single.pt")
+    one = load_checkpoint(tmp_path / "one.pt")
+    for key in ("test_accuracy", "selection_accuracy"):
+        assert [row[key] for row in single["history"]] == pytest.approx(
+            [row[key][0] for row in one["history"]], abs=1e-3
+        ), key
+    member = EnsembleCatVAE.stack([MLPCatVAE()])
+    member.load_state_dict(one["model_state"])
+    for name, value in member.member(0).state_dict().items():
+        assert torch.allclose(
+            single["model_state"][name], value, atol=1e-5
+        ), name
+
+
 def test_train_seeds_publish_member_and_evaluate(tmp_path, mnist_root):
     out = tmp_path / "three.pt"
     main(
@@ -249,10 +287,16 @@ def test_train_seeds_publish_member_and_evaluate(tmp_path, mnist_root):
         and member["member"] == 2
     )
     assert isinstance(restore_model(tmp_path / "member2.pt"), MLPCatVAE)
-    assert (
-        load_checkpoint(tmp_path / "member2.pt")["history"][0]["loss"]
-        == load_checkpoint(out)["history"][0]["loss"][2]
+    published_history = load_checkpoint(tmp_path / "member2.pt")[
+        "history"
+    ]
+    ensemble_history = load_checkpoint(out)["history"]
+    assert published_history[0]["loss"] == ensemble_history[0]["loss"][2]
+    # the member's learning curve, whose last point is its test score
+    assert published_history[-1]["test_accuracy"] == pytest.approx(
+        metadata["test"][2]["accuracy"], abs=1e-4
     )
+    assert len(ensemble_history[-1]["selection_accuracy"]) == 3
     evaluated = subprocess.run(
         [
             sys.executable,

@@ -117,19 +117,22 @@ class EnsembleCatVAE(MLPCatVAE):
 
     def member(self, i):
         """A copy of member i as an MLPCatVAE, on the ensemble's device
-        and in its mode."""
+        and in its mode. Making it draws no random numbers: a copy taken
+        during training leaves the run's noise as it was."""
         members = self.config["members"]
         if not 0 <= i < members:
             raise ValueError(
                 f"member must be in 0..{members - 1}, got {i}"
             )
-        model = MLPCatVAE(
-            **{
-                key: value
-                for key, value in self.config.items()
-                if key != "members"
-            }
-        )
+        # the copy's initial weights are overwritten below
+        with torch.random.fork_rng(devices=[]):
+            model = MLPCatVAE(
+                **{
+                    key: value
+                    for key, value in self.config.items()
+                    if key != "members"
+                }
+            )
         stacked = dict(self.named_parameters())
         model.load_state_dict(
             {

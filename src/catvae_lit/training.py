@@ -755,15 +755,19 @@ def fit_ensemble(
     metadata=None,
     overwrite=False,
     cuda_graph=False,
+    monitor=None,
 ):
     """Train the members of `ensemble` at once for `epochs` epochs in
     total, member i in the data order of `seeds[i]`, as `fit` trains one
     model; return the history, each term a list of one value per member.
 
     `objective(ensemble, batches)` gets a batch per member (members, B,
-    ...) and returns terms of shape (members,). With `cuda_graph`, on a
-    CUDA device, the step on full batches is recorded once as a CUDA
-    graph and replayed (see "Recording the step as a CUDA graph")."""
+    ...) and returns terms of shape (members,). `monitor(ensemble)`, if
+    given, returns more entries for each epoch's row of the history, as
+    `fit`'s does, each a list of one value per member. With
+    `cuda_graph`, on a CUDA device, the step on full batches is recorded
+    once as a CUDA graph and replayed (see "Recording the step as a CUDA
+    graph")."""
     members = ensemble.config["members"]
     if len(seeds) != members:
         raise ValueError(
@@ -837,6 +841,8 @@ def fit_ensemble(
                 },
             }
         )
+        if monitor is not None:
+            history[-1].update(monitor(ensemble))
         bar.set_postfix(
             epoch=epoch + 1,
             loss=" ".join(f"{loss:.2f}" for loss in history[-1]["loss"]),
