@@ -9,9 +9,14 @@
 # is an ordinary resumable `train --resume`, so a second launch continues what a first one left, and
 # each finished run writes a line to OUT/progress.log at once: a launch cut short still says what it
 # finished. At the end every member is published as OUT/published/<setting>_mnist_seed<N>.pt (no
-# optimizer state, weights in float16 as the committed models are), and the lot is packed into
-# OUT/published.tar.part-aa, -ab, ... of at most 15 MiB each
-# (the device machine returns files of 16 MiB at most); `cat OUT/published.tar.part-* | tar -x` unpacks it.
+# optimizer state, weights in float16 as the committed models are), <setting> being the name that
+# the ablation gives its setting's runs, and the lot is packed into OUT/published.tar.part-aa, -ab, ...
+# of at most 15 MiB each (the device machine returns files of 16 MiB at most). Back on the CPU,
+# `cat OUT/published.tar.part-* | tar -x -C FOLDER` unpacks it, and the ablation scores the copies
+# in FOLDER as they are, training nothing:
+#   python -m catvae_lit ablation --settings 'AAE, paper' 'CatVAE, paper' 'InfoCatVAE, paper' \
+#       'InfoCatVAE, paper + double-softmax information' --datasets MNIST --seeds 0 1 2 \
+#       --epochs 600 --out FOLDER
 #
 # Try it on the CPU first, at a tiny budget:
 #   EPOCHS=2 SUBSET=512 DEVICE=cpu OUT=runs/gpu-try bash benchmarks/gpu_budget.sh
@@ -42,11 +47,11 @@ wait_for() {  # wait_for WHAT PIDS...: fail, saying WHAT, if any of the processe
     [ "$failed" = 0 ] || { progress "some $what failed; see their logs"; exit 1; }
 }
 
-# name: the train options of a setting, beyond the defaults
+# the ablation's name of a setting's runs (its run_path): the train options of that setting
 declare -A ENSEMBLES=(
-    [catvae]="--model catvae"
-    [infocatvae]="--model infocatvae"
-    [infocatvae-released-weight]="--model infocatvae --info-loss double-softmax --beta-info 0.78"
+    [catvae-paper]="--model catvae"
+    [infocatvae-paper]="--model infocatvae"
+    [infocatvae-paper-double-softmax-information]="--model infocatvae --info-loss double-softmax --beta-info 0.78"
 )
 
 train() {  # train NAME OPTIONS...: one resumable run, its log beside it, a progress line when it ends
@@ -68,7 +73,7 @@ for name in "${!ENSEMBLES[@]}"; do
     train "$name" ${ENSEMBLES[$name]} --seeds "${SEEDS[@]}" "${GRAPH_OPTIONS[@]}" & pids+=($!)
 done
 for seed in "${SEEDS[@]}"; do
-    train "aae_seed$seed" --model aae --seed "$seed" & pids+=($!)
+    train "aae-paper_seed$seed" --model aae --seed "$seed" & pids+=($!)
 done
 wait_for runs "${pids[@]}"
 
@@ -85,7 +90,7 @@ for name in "${!ENSEMBLES[@]}"; do
     done
 done
 for seed in "${SEEDS[@]}"; do
-    publish "$OUT/aae_seed$seed.pt" "$OUT/published/aae_mnist_seed$seed.pt" & pids+=($!)
+    publish "$OUT/aae-paper_seed$seed.pt" "$OUT/published/aae-paper_mnist_seed$seed.pt" & pids+=($!)
 done
 wait_for publications "${pids[@]}"
 rm -f "$OUT"/published.tar.part-*

@@ -9,11 +9,20 @@ import sys
 import tarfile
 from pathlib import Path
 
+import pytest
 import torch
 
+from catvae_lit.ablation import run_path
 from catvae_lit.training import load_checkpoint, restore_model
 
 ROOT = Path(__file__).resolve().parents[1]
+RELEASED_WEIGHT = "InfoCatVAE, paper + double-softmax information"
+HEADLINE_SETTINGS = (
+    "AAE, paper",
+    "CatVAE, paper",
+    "InfoCatVAE, paper",
+    RELEASED_WEIGHT,
+)
 
 
 def test_the_gpu_budget_script_runs_at_a_tiny_budget_on_the_cpu(
@@ -52,25 +61,17 @@ def test_the_gpu_budget_script_runs_at_a_tiny_budget_on_the_cpu(
     names = sorted(
         path.name for path in (tmp_path / "unpacked").glob("*.pt")
     )
+    # the names the ablation gives the runs of these settings
     assert names == sorted(
-        f"{name}_mnist_seed{seed}.pt"
+        run_path("", setting, "MNIST", seed).name
         for seed in (0, 1, 2)
-        for name in (
-            "aae",
-            "catvae",
-            "infocatvae",
-            "infocatvae-released-weight",
-        )
+        for setting in HEADLINE_SETTINGS
     )
     assert all(
         part.stat().st_size <= 15 * 2**20
         for part in out.glob("published.tar.part-*")
     )
-    member = (
-        tmp_path
-        / "unpacked"
-        / "infocatvae-released-weight_mnist_seed2.pt"
-    )
+    member = run_path(tmp_path / "unpacked", RELEASED_WEIGHT, "MNIST", 2)
     metadata = json.loads(member.with_suffix(".json").read_text())
     assert type(restore_model(member, "cpu")).__name__ == "MLPCatVAE"
     # published as the committed models are: rounded, and scored so
@@ -86,6 +87,85 @@ def test_the_gpu_budget_script_runs_at_a_tiny_budget_on_the_cpu(
         metadata["info_loss"],
         metadata["beta_info"],
     ) == (2, "double-softmax", 0.78)
+    # the member's learning curve, one point per epoch
+    assert [
+        "test_accuracy" in row
+        for row in load_checkpoint(member)["history"]
+    ] == [True]
+    check_the_ablation_scores_the_copies_as_they_are(
+        tmp_path / "unpacked", mnist_root
+    )
+
+
+def ablation(folder, mnist_root, settings):
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "catvae_lit",
+            "ablation",
+            "--settings",
+            *settings,
+            "--datasets",
+            "MNIST",
+            "--seeds",
+            "2",
+            "--epochs",
+            "1",
+            "--subset",
+            "128",
+            "--data-dir",
+            mnist_root,
+            "--out",
+            folder,
+        ],
+        capture_output=True,
+        text=True,
+    )
+
+
+def check_the_ablation_scores_the_copies_as_they_are(folder, mnist_root):
+    settings = ["AAE, paper", RELEASED_WEIGHT]
+    written = {
+        path: path.stat().st_mtime_ns for path in folder.glob("*.pt")
+    }
+    completed = ablation(folder, mnist_root, settings)
+    assert completed.returncode == 0, completed.stderr
+    assert written == {
+        path: path.stat().st_mtime_ns for path in folder.glob("*.pt")
+    }, "a published copy is scored, not trained"
+    runs = json.loads((folder / "ablation.json").read_text())["runs"]
+    assert [run["setting"] for run in runs] == settings
+    aae, member = runs
+    # each record names the command that trained the copy
+    assert "--model aae --seed 2" in aae["command"]
+    assert "--seeds 0 1 2" in member["command"]
+    copy = json.loads(
+        run_path(folder, RELEASED_WEIGHT, "MNIST", 2)
+        .with_suffix(".json")
+        .read_text()
+    )
+    assert member["learning_curve"] == [
+        pytest.approx(copy["test_float32"]["accuracy"], abs=1e-4)
+    ]
+    assert member["accuracy"] == copy["test"]["accuracy"]
+    # a copy of another setting is refused, not scored as this one
+    other = folder / "other"
+    other.mkdir()
+    for suffix in (".pt", ".json"):
+        source = run_path(folder, "InfoCatVAE, paper", "MNIST", 2)
+        target = run_path(other, RELEASED_WEIGHT, "MNIST", 2)
+        target.with_suffix(suffix).write_bytes(
+            source.with_suffix(suffix).read_bytes()
+        )
+    refused = ablation(other, mnist_root, [RELEASED_WEIGHT])
+    assert refused.returncode != 0
+    assert (
+        "is a published copy, scored as it is and never trained further,"
+        " and its setting changes beta_info 100.0 -> 0.78, info_loss"
+        " 'cross-entropy' -> 'double-softmax'"
+        in refused.stderr
+    ), refused.stderr
 
 
 def test_the_gpu_step_benchmark_runs_on_the_cpu_and_skips_the_graph(

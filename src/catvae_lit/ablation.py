@@ -318,7 +318,13 @@ def run_record(run, path, command, context):
         "dataset": dataset,
         "seed": seed,
         "epochs": len(history),
-        "command": "python -m catvae_lit " + shlex.join(command[3:]),
+        # a published copy (an ensemble's member, say) names the command
+        # that trained it, and that command's time
+        "command": (
+            metadata["command"]
+            if "published_from" in metadata
+            else "python -m catvae_lit " + shlex.join(command[3:])
+        ),
         "seconds": metadata["seconds_this_run"],
         "learning_curve": [
             row["test_accuracy"]

@@ -35,7 +35,7 @@ from catvae_lit.registry import METADATA_ENTRIES, MODELS, MODEL_SETTINGS, OBJECT
 from catvae_lit.table1 import BANDWIDTHS, PAPER_MNIST, TABLE_1_MODELS, markdown_table, table_1
 from catvae_lit.training import fit, fit_ensemble, load_checkpoint, model_from_checkpoint, restore_model, save_checkpoint, train_judge
 
-__all__ = ["test_scores", "run_settings", "train", "SELECTION_SIZE", "test_monitor", "new_model", "CONSTRUCTOR_OPTIONS", "model_options", "MODEL_ONLY_OPTIONS", "run_metadata", "prepare_output", "finish_run", "publish", "round_to_float16", "check_copy_target", "add_training_options", "MODEL_OPTIONS", "add_train_command", "add_publish_command", "COMMANDS", "parser", "main", "error_line", "RESUMED_SETTINGS", "bounded", "POSITIVE_INT", "POSITIVE_FLOAT", "NON_NEGATIVE_FLOAT", "SEED", "PROBABILITY", "checkpoint_path", "refuse_to_replace", "write_metadata", "write_json", "device_name", "check_recorded_command", "read_run_metadata", "exclusive_output", "stale_temporaries", "resumed_metadata", "check_finite", "add_information_options", "reproduce", "add_reproduce_command", "NOT_SCORED", "checkpoint_model", "evaluate", "sample", "add_checkpoint_options", "png_path", "add_evaluate_command", "add_sample_command", "train_judge_command", "add_train_judge_command", "ablation_command", "run_ablation", "earlier_records", "finished_run", "scoring_context", "add_ablation_command", "add_invariance_options", "add_recurrent_options", "ENSEMBLE_MODELS", "train_ensemble", "members_monitor", "of_member", "publish_member", "add_train_command_with_seeds", "train_one_or_ensemble", "add_publish_command_with_member", "add_ablation_command_with_scheduler", "ablation_through_scheduler"]
+__all__ = ["test_scores", "run_settings", "train", "SELECTION_SIZE", "test_monitor", "new_model", "CONSTRUCTOR_OPTIONS", "model_options", "MODEL_ONLY_OPTIONS", "run_metadata", "prepare_output", "finish_run", "publish", "round_to_float16", "check_copy_target", "add_training_options", "MODEL_OPTIONS", "add_train_command", "add_publish_command", "COMMANDS", "parser", "main", "error_line", "RESUMED_SETTINGS", "bounded", "POSITIVE_INT", "POSITIVE_FLOAT", "NON_NEGATIVE_FLOAT", "SEED", "PROBABILITY", "checkpoint_path", "refuse_to_replace", "write_metadata", "write_json", "device_name", "check_recorded_command", "read_run_metadata", "exclusive_output", "stale_temporaries", "resumed_metadata", "check_finite", "add_information_options", "reproduce", "add_reproduce_command", "NOT_SCORED", "checkpoint_model", "evaluate", "sample", "add_checkpoint_options", "png_path", "add_evaluate_command", "add_sample_command", "train_judge_command", "add_train_judge_command", "ablation_command", "run_ablation", "earlier_records", "finished_run", "finished_copy", "scoring_context", "add_ablation_command", "add_invariance_options", "add_recurrent_options", "ENSEMBLE_MODELS", "train_ensemble", "members_monitor", "of_member", "publish_member", "add_train_command_with_seeds", "train_one_or_ensemble", "add_publish_command_with_member", "add_ablation_command_with_scheduler", "ablation_through_scheduler"]
 
 
 # From book/command_line.md, "The `train` command"
@@ -1380,17 +1380,22 @@ def earlier_records(study, epochs, subset):
 def finished_run(path, command):
     """Whether the run at `path` has done all that its `train` command
     asks, its metadata written; a run begun with other settings, or
-    trained for more epochs, is refused with the list of differences."""
+    trained for more epochs, is refused with the list of differences.
+    A copy written by `publish` (a member of an ensemble trained on a
+    GPU, say) is finished if it is the command's run: it has no
+    optimizer state to train on with."""
     if not path.exists():
         return False
     args = parser().parse_args(command[3:])
     args.argv = command[3:]
-    # raises on a mismatch
-    resumed_metadata(
-        path,
-        run_metadata(args, MODELS[args.model](**model_options(args))),
+    expected = run_metadata(
+        args, MODELS[args.model](**model_options(args))
     )
     state = load_checkpoint(path)
+    if state["optimizer_state"] is None:
+        return finished_copy(path, state, expected)
+    # raises on a mismatch
+    resumed_metadata(path, expected)
     # not a resumed setting, but one that some settings change
     if state["metadata"].get("lr") != args.lr:
         raise ValueError(
@@ -1405,6 +1410,31 @@ def finished_run(path, command):
     except (ValueError, OSError):
         return False
     return state["epoch"] == args.epochs
+
+
+def finished_copy(path, state, expected):
+    """True if the published copy at `path` (its checkpoint `state`) is
+    the finished run that `expected`, a `train` command's metadata,
+    describes; a copy of other settings or epochs is refused with the
+    differences, since a copy is never trained further."""
+    stored = read_run_metadata(path, state)
+    changed = [
+        f"{key} {stored.get(key)!r} -> {expected.get(key)!r}"
+        for key in [*RESUMED_SETTINGS, "lr"]
+        if stored.get(key) != expected.get(key)
+    ]
+    if state["epoch"] != expected["epochs"]:
+        changed.append(
+            f"epochs {state['epoch']} -> {expected['epochs']}"
+        )
+    if changed:
+        raise ValueError(
+            f"{path} is a published copy, scored as it is and never"
+            " trained further, and its setting changes"
+            f" {', '.join(changed)}; move it away, or choose another"
+            " --out"
+        )
+    return True
 
 
 def scoring_context(dataset, data_dir=None):
