@@ -17,6 +17,7 @@
 #   python -m catvae_lit ablation --settings 'AAE, paper' 'CatVAE, paper' 'InfoCatVAE, paper' \
 #       'InfoCatVAE, paper + double-softmax information' --datasets MNIST --seeds 0 1 2 \
 #       --epochs 600 --out FOLDER
+# and `python -m catvae_lit table1 FOLDER/*_mnist_seed*.pt --out FOLDER/table1` scores them as table 1.
 #
 # Try it on the CPU first, at a tiny budget:
 #   EPOCHS=2 SUBSET=512 DEVICE=cpu OUT=runs/gpu-try bash benchmarks/gpu_budget.sh

@@ -15,6 +15,7 @@ COMMANDS = (
     "sample",
     "train-judge",
     "ablation",
+    "table1",
 )
 
 

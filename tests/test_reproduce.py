@@ -1,8 +1,10 @@
 import json
 
+import pytest
 import torch
 
 from catvae_lit.cli import TABLE_1_MODELS, main
+from catvae_lit.config import checkpoint_dir
 from catvae_lit.training import load_checkpoint
 
 
@@ -59,3 +61,77 @@ def test_resumed_reproduce_equals_an_uninterrupted_run(
         "| infocatvae | 3 |"
         in (interrupted / "table1_mnist.md").read_text()
     )
+
+
+def test_table1_scores_checkpoints_as_reproduce_does(
+    tmp_path, mnist_root
+):
+    _reproduce(tmp_path, 1)
+    main(
+        [
+            "table1",
+            *(tmp_path / f"{name}_mnist.pt" for name in TABLE_1_MODELS),
+            "--kde-images",
+            "200",
+            "--samples",
+            "50",
+            "--out",
+            tmp_path / "again",
+        ]
+    )
+    reproduced = json.loads((tmp_path / "table1_mnist.json").read_text())
+    again = json.loads((tmp_path / "again.json").read_text())
+    # the same scores, each row named after its file, the paper's
+    # numbers after its model
+    assert again == {
+        **reproduced,
+        "models": {
+            name if name == "test images" else f"{name}_mnist": row
+            for name, row in reproduced["models"].items()
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    "names, message",
+    [
+        (
+            ["catvae_mnist.pt", "catvae_fashionmnist.pt"],
+            r"trained on \['FashionMNIST', 'MNIST'\]; table 1 scores one"
+            " dataset at a time",
+        ),
+        (
+            ["catvae_mnist.pt", "catvae_mnist.pt"],
+            r"\['catvae_mnist'\] name more than one checkpoint",
+        ),
+    ],
+)
+def test_table1_refuses_what_one_table_cannot_hold(
+    tmp_path, names, message
+):
+    with pytest.raises(ValueError, match=message):
+        main(
+            [
+                "--debug",
+                "table1",
+                *(checkpoint_dir() / name for name in names),
+                "--out",
+                tmp_path / "table",
+            ]
+        )
+    assert not (tmp_path / "table.json").exists()
+
+
+def test_table1_keeps_a_table_it_was_not_told_to_replace(tmp_path):
+    (tmp_path / "table.json").write_text("{}")
+    with pytest.raises(ValueError, match="exists; pass --overwrite"):
+        main(
+            [
+                "--debug",
+                "table1",
+                checkpoint_dir() / "aae_mnist.pt",
+                "--out",
+                tmp_path / "table",
+            ]
+        )
+    assert (tmp_path / "table.json").read_text() == "{}"

@@ -35,7 +35,7 @@ from catvae_lit.registry import METADATA_ENTRIES, MODELS, MODEL_SETTINGS, OBJECT
 from catvae_lit.table1 import BANDWIDTHS, PAPER_MNIST, TABLE_1_MODELS, markdown_table, table_1
 from catvae_lit.training import fit, fit_ensemble, load_checkpoint, model_from_checkpoint, restore_model, save_checkpoint, train_judge
 
-__all__ = ["test_scores", "run_settings", "train", "SELECTION_SIZE", "test_monitor", "new_model", "CONSTRUCTOR_OPTIONS", "model_options", "MODEL_ONLY_OPTIONS", "run_metadata", "prepare_output", "finish_run", "publish", "round_to_float16", "check_copy_target", "add_training_options", "MODEL_OPTIONS", "add_train_command", "add_publish_command", "COMMANDS", "parser", "main", "error_line", "RESUMED_SETTINGS", "bounded", "POSITIVE_INT", "POSITIVE_FLOAT", "NON_NEGATIVE_FLOAT", "SEED", "PROBABILITY", "checkpoint_path", "refuse_to_replace", "write_metadata", "write_json", "device_name", "check_recorded_command", "read_run_metadata", "exclusive_output", "stale_temporaries", "resumed_metadata", "check_finite", "add_information_options", "reproduce", "add_reproduce_command", "NOT_SCORED", "checkpoint_model", "evaluate", "sample", "add_checkpoint_options", "png_path", "add_evaluate_command", "add_sample_command", "train_judge_command", "add_train_judge_command", "ablation_command", "run_ablation", "earlier_records", "finished_run", "finished_copy", "scoring_context", "add_ablation_command", "add_invariance_options", "add_recurrent_options", "ENSEMBLE_MODELS", "train_ensemble", "members_monitor", "of_member", "publish_member", "add_train_command_with_seeds", "train_one_or_ensemble", "add_publish_command_with_member", "add_ablation_command_with_scheduler", "ablation_through_scheduler"]
+__all__ = ["test_scores", "run_settings", "train", "SELECTION_SIZE", "test_monitor", "new_model", "CONSTRUCTOR_OPTIONS", "model_options", "MODEL_ONLY_OPTIONS", "run_metadata", "prepare_output", "finish_run", "publish", "round_to_float16", "check_copy_target", "add_training_options", "MODEL_OPTIONS", "add_train_command", "add_publish_command", "COMMANDS", "parser", "main", "error_line", "RESUMED_SETTINGS", "bounded", "POSITIVE_INT", "POSITIVE_FLOAT", "NON_NEGATIVE_FLOAT", "SEED", "PROBABILITY", "checkpoint_path", "refuse_to_replace", "write_metadata", "write_json", "device_name", "check_recorded_command", "read_run_metadata", "exclusive_output", "stale_temporaries", "resumed_metadata", "check_finite", "add_information_options", "check_kde_options", "reproduce", "write_table_1", "add_table_1_options", "add_reproduce_command", "NOT_SCORED", "checkpoint_model", "evaluate", "sample", "add_checkpoint_options", "add_sampling_options", "png_path", "add_evaluate_command", "add_sample_command", "score_table_1", "add_table_1_command", "train_judge_command", "add_train_judge_command", "ablation_command", "run_ablation", "earlier_records", "finished_run", "finished_copy", "scoring_context", "add_ablation_command", "add_invariance_options", "add_recurrent_options", "ENSEMBLE_MODELS", "train_ensemble", "members_monitor", "of_member", "publish_member", "add_train_command_with_seeds", "train_one_or_ensemble", "add_publish_command_with_member", "add_ablation_command_with_scheduler", "ablation_through_scheduler"]
 
 
 # From book/command_line.md, "The `train` command"
@@ -818,14 +818,19 @@ MODEL_OPTIONS["infocatvae"] = add_information_options
 
 
 # From book/command_line.md, "Table 1 in one command"
-def reproduce(args):
-    """Train the models of table 1 with the same settings (resumable),
-    score them, write results .json and .md."""
+def check_kde_options(args):
+    """Refuse a KDE that cross-validation cannot fold."""
     if args.kde_images < args.folds:
         raise ValueError(
             f"--kde-images ({args.kde_images}) must be at least --folds"
             f" ({args.folds})"
         )
+
+
+def reproduce(args):
+    """Train the models of table 1 with the same settings (resumable),
+    score them, write results .json and .md."""
+    check_kde_options(args)
     checkpoints = {
         name: args.out / f"{name}_{args.dataset.lower()}.pt"
         for name in TABLE_1_MODELS
@@ -859,14 +864,46 @@ def reproduce(args):
         train(run)
     for path in checkpoints.values():
         read_run_metadata(path)  # table_1 reads metadata unchecked
-    results = table_1(checkpoints, args)
-    stem = args.out / f"table1_{args.dataset.lower()}"
+    write_table_1(
+        table_1(checkpoints, args),
+        args.out / f"table1_{args.dataset.lower()}",
+    )
+
+
+def write_table_1(results, stem):
+    """Write the results of `table_1` as STEM.json and STEM.md and print
+    the table; a score that is not finite fails the command after
+    that, so that the files show which."""
     stem.with_suffix(".json").write_text(
         json.dumps(results, indent=2) + "\n"
     )
     stem.with_suffix(".md").write_text(markdown_table(results))
     print(markdown_table(results))
     check_finite(results["models"], "the scores of table 1")
+
+
+def add_table_1_options(run):
+    """The options of the KDE and the generated samples of table 1."""
+    run.add_argument(
+        "--kde-images",
+        type=POSITIVE_INT,
+        default=60_000,
+        help="training images in the KDE",
+    )
+    run.add_argument(
+        "--samples",
+        type=bounded(int, 0, True, high=100_001),
+        default=10_000,
+        help=(
+            "generated samples (and test images) scored, at most 100,000"
+        ),
+    )
+    run.add_argument(
+        "--folds",
+        type=bounded(int, 1, strict=True),
+        default=5,
+        help="cross-validation folds for the bandwidth (at least 2)",
+    )
 
 
 def add_reproduce_command(commands):
@@ -894,26 +931,7 @@ def add_reproduce_command(commands):
         default=Path("runs"),
         help="folder for the checkpoints and results",
     )
-    run.add_argument(
-        "--kde-images",
-        type=POSITIVE_INT,
-        default=60_000,
-        help="training images in the KDE",
-    )
-    run.add_argument(
-        "--samples",
-        type=bounded(int, 0, True, high=100_001),
-        default=10_000,
-        help=(
-            "generated samples (and test images) scored, at most 100,000"
-        ),
-    )
-    run.add_argument(
-        "--folds",
-        type=bounded(int, 1, strict=True),
-        default=5,
-        help="cross-validation folds for the bandwidth (at least 2)",
-    )
+    add_table_1_options(run)
     run.set_defaults(func=reproduce)
 
 
@@ -1040,12 +1058,13 @@ def add_checkpoint_options(run):
         default=None,
         help="when the metadata does not say",
     )
-    run.add_argument(
-        "--seed",
-        type=SEED,
-        default=0,
-        help="seed of the generated samples and the test ELBO's draws",
+    add_sampling_options(
+        run, "seed of the generated samples and the test ELBO's draws"
     )
+
+
+def add_sampling_options(run, seed_help):
+    run.add_argument("--seed", type=SEED, default=0, help=seed_help)
     run.add_argument(
         "--device",
         type=device_name,
@@ -1122,6 +1141,84 @@ def add_sample_command(commands):
 
 
 COMMANDS.update(evaluate=add_evaluate_command, sample=add_sample_command)
+
+
+# From book/command_line.md, "Table 1 of any checkpoints"
+def score_table_1(args):
+    """Score finished checkpoints as the paper's table 1 does, a row per
+    checkpoint named after its file; write OUT.json and OUT.md."""
+    check_kde_options(args)
+    written = args.out.with_suffix(".json")
+    if written.exists() and not args.overwrite:
+        raise ValueError(
+            f"{written} exists; pass --overwrite to replace it"
+        )
+    # made now: a folder missing after minutes of scoring loses them
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    names = [path.stem for path in args.checkpoints]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(
+            "the rows of the table are named after the checkpoints'"
+            f" files, and {repeated} name more than one checkpoint; give"
+            " each its own file name"
+        )
+    datasets = set()
+    for path in args.checkpoints:
+        state = load_checkpoint(path)
+        if state["model_class"] in NOT_SCORED:
+            raise ValueError(
+                f"{path} holds the class {state['model_class']}:"
+                f" {NOT_SCORED[state['model_class']]}"
+            )
+        datasets.add(
+            read_run_metadata(path, state).get("dataset", "MNIST")
+        )
+    if len(datasets) > 1:
+        raise ValueError(
+            f"the checkpoints were trained on {sorted(datasets)}; table"
+            " 1 scores one dataset at a time"
+        )
+    settings = argparse.Namespace(**vars(args), dataset=datasets.pop())
+    write_table_1(
+        table_1(dict(zip(names, args.checkpoints)), settings), args.out
+    )
+
+
+def add_table_1_command(commands):
+    text = (
+        "score finished checkpoints as the paper's table 1 does, a row"
+        " per checkpoint"
+    )
+    run = commands.add_parser(
+        "table1",
+        help=text,
+        description=text + "; writes OUT.json and OUT.md",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    run.add_argument(
+        "checkpoints",
+        type=Path,
+        nargs="+",
+        help="checkpoints written by train, reproduce or publish",
+    )
+    run.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="where to write the table, without a suffix",
+    )
+    run.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a table that exists at --out",
+    )
+    add_table_1_options(run)
+    add_sampling_options(run, "seed of the generated samples")
+    run.set_defaults(func=score_table_1)
+
+
+COMMANDS["table1"] = add_table_1_command
 
 
 # From book/command_line.md, "Training the judge"
