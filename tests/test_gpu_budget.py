@@ -162,10 +162,20 @@ def check_the_ablation_scores_the_copies_as_they_are(folder, mnist_root):
     assert refused.returncode != 0
     assert (
         "is a published copy, scored as it is and never trained further,"
-        " and its setting changes beta_info 100.0 -> 0.78, info_loss"
-        " 'cross-entropy' -> 'double-softmax'"
+        " of other settings than this command's (copy -> command):"
+        " beta_info 100.0 -> 0.78, info_loss 'cross-entropy' ->"
+        " 'double-softmax'"
         in refused.stderr
     ), refused.stderr
+    target.with_suffix(".json").unlink()
+    unpacked_alone = ablation(other, mnist_root, [RELEASED_WEIGHT])
+    assert unpacked_alone.returncode != 0
+    assert (
+        "is a published copy without its metadata; put the"
+        f" {target.with_suffix('.json').name} that `publish` wrote"
+        " beside it"
+        in unpacked_alone.stderr
+    ), unpacked_alone.stderr
 
 
 def test_the_gpu_step_benchmark_runs_on_the_cpu_and_skips_the_graph(

@@ -102,7 +102,7 @@ def test_table1_scores_checkpoints_as_reproduce_does(
         ),
         (
             ["catvae_mnist.pt", "catvae_mnist.pt"],
-            r"\['catvae_mnist'\] name more than one checkpoint",
+            r"\['catvae_mnist'\] would name two rows",
         ),
     ],
 )
@@ -123,15 +123,55 @@ def test_table1_refuses_what_one_table_cannot_hold(
 
 
 def test_table1_keeps_a_table_it_was_not_told_to_replace(tmp_path):
-    (tmp_path / "table.json").write_text("{}")
-    with pytest.raises(ValueError, match="exists; pass --overwrite"):
+    (tmp_path / "table.v2.md").write_text("kept")
+    with pytest.raises(
+        ValueError, match="table.v2.md exists; pass --overwrite"
+    ):
         main(
             [
                 "--debug",
                 "table1",
                 checkpoint_dir() / "aae_mnist.pt",
                 "--out",
-                tmp_path / "table",
+                tmp_path / "table.v2",
             ]
         )
-    assert (tmp_path / "table.json").read_text() == "{}"
+    assert (tmp_path / "table.v2.md").read_text() == "kept"
+
+
+def test_table1_never_writes_over_a_checkpoints_metadata(tmp_path):
+    checkpoint = tmp_path / "aae_mnist.pt"
+    for suffix in (".pt", ".json"):
+        checkpoint.with_suffix(suffix).write_bytes(
+            (checkpoint_dir() / "aae_mnist")
+            .with_suffix(suffix)
+            .read_bytes()
+        )
+    metadata = checkpoint.with_suffix(".json").read_text()
+    with pytest.raises(
+        ValueError, match="is the metadata of a checkpoint"
+    ):
+        main(
+            [
+                "--debug",
+                "table1",
+                checkpoint,
+                "--out",
+                tmp_path / "aae_mnist",
+                "--overwrite",
+            ]
+        )
+    assert checkpoint.with_suffix(".json").read_text() == metadata
+
+
+def test_table1_refuses_a_folder_for_its_files(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(
+            [
+                "table1",
+                checkpoint_dir() / "aae_mnist.pt",
+                "--out",
+                tmp_path,
+            ]
+        )
+    assert "got the folder" in capsys.readouterr().err

@@ -307,8 +307,8 @@ def ablation(
 
 
 def run_record(run, path, command, context):
-    """What the findings keep of one finished run, trained by
-    `command`."""
+    """What the findings keep of one finished run, trained by `command`,
+    or, for a published copy, by the command its metadata records."""
     setting, dataset, seed = run
     history = load_checkpoint(path)["history"]
     # checked by `finished`
@@ -319,7 +319,8 @@ def run_record(run, path, command, context):
         "seed": seed,
         "epochs": len(history),
         # a published copy (an ensemble's member, say) names the command
-        # that trained it, and that command's time
+        # that trained it, and that command's time: for a member, the
+        # whole ensemble's
         "command": (
             metadata["command"]
             if "published_from" in metadata

@@ -35,7 +35,7 @@ from catvae_lit.registry import METADATA_ENTRIES, MODELS, MODEL_SETTINGS, OBJECT
 from catvae_lit.table1 import BANDWIDTHS, PAPER_MNIST, TABLE_1_MODELS, markdown_table, table_1
 from catvae_lit.training import fit, fit_ensemble, load_checkpoint, model_from_checkpoint, restore_model, save_checkpoint, train_judge
 
-__all__ = ["test_scores", "run_settings", "train", "SELECTION_SIZE", "test_monitor", "new_model", "CONSTRUCTOR_OPTIONS", "model_options", "MODEL_ONLY_OPTIONS", "run_metadata", "prepare_output", "finish_run", "publish", "round_to_float16", "check_copy_target", "add_training_options", "MODEL_OPTIONS", "add_train_command", "add_publish_command", "COMMANDS", "parser", "main", "error_line", "RESUMED_SETTINGS", "bounded", "POSITIVE_INT", "POSITIVE_FLOAT", "NON_NEGATIVE_FLOAT", "SEED", "PROBABILITY", "checkpoint_path", "refuse_to_replace", "write_metadata", "write_json", "device_name", "check_recorded_command", "read_run_metadata", "exclusive_output", "stale_temporaries", "resumed_metadata", "check_finite", "add_information_options", "check_kde_options", "reproduce", "write_table_1", "add_table_1_options", "add_reproduce_command", "NOT_SCORED", "checkpoint_model", "evaluate", "sample", "add_checkpoint_options", "add_sampling_options", "png_path", "add_evaluate_command", "add_sample_command", "score_table_1", "add_table_1_command", "train_judge_command", "add_train_judge_command", "ablation_command", "run_ablation", "earlier_records", "finished_run", "finished_copy", "scoring_context", "add_ablation_command", "add_invariance_options", "add_recurrent_options", "ENSEMBLE_MODELS", "train_ensemble", "members_monitor", "of_member", "publish_member", "add_train_command_with_seeds", "train_one_or_ensemble", "add_publish_command_with_member", "add_ablation_command_with_scheduler", "ablation_through_scheduler"]
+__all__ = ["test_scores", "run_settings", "train", "SELECTION_SIZE", "test_monitor", "new_model", "CONSTRUCTOR_OPTIONS", "model_options", "MODEL_ONLY_OPTIONS", "run_metadata", "prepare_output", "finish_run", "publish", "round_to_float16", "check_copy_target", "add_training_options", "MODEL_OPTIONS", "add_train_command", "add_publish_command", "COMMANDS", "parser", "main", "error_line", "RESUMED_SETTINGS", "bounded", "POSITIVE_INT", "POSITIVE_FLOAT", "NON_NEGATIVE_FLOAT", "SEED", "PROBABILITY", "checkpoint_path", "refuse_to_replace", "write_metadata", "write_json", "device_name", "check_recorded_command", "read_run_metadata", "exclusive_output", "stale_temporaries", "resumed_metadata", "check_finite", "add_information_options", "check_kde_options", "reproduce", "table_files", "write_table_1", "add_table_1_options", "add_reproduce_command", "NOT_SCORED", "checkpoint_model", "evaluate", "sample", "add_checkpoint_options", "add_sampling_options", "png_path", "add_evaluate_command", "add_sample_command", "score_table_1", "check_table_files", "table_stem", "add_table_1_command", "train_judge_command", "add_train_judge_command", "ablation_command", "run_ablation", "earlier_records", "finished_run", "finished_copy", "scoring_context", "add_ablation_command", "add_invariance_options", "add_recurrent_options", "ENSEMBLE_MODELS", "train_ensemble", "members_monitor", "of_member", "publish_member", "add_train_command_with_seeds", "train_one_or_ensemble", "add_publish_command_with_member", "add_ablation_command_with_scheduler", "ablation_through_scheduler"]
 
 
 # From book/command_line.md, "The `train` command"
@@ -870,14 +870,19 @@ def reproduce(args):
     )
 
 
+def table_files(stem):
+    """The files of a table: STEM.json and STEM.md (a dot in STEM
+    stays)."""
+    return Path(f"{stem}.json"), Path(f"{stem}.md")
+
+
 def write_table_1(results, stem):
     """Write the results of `table_1` as STEM.json and STEM.md and print
     the table; a score that is not finite fails the command after
     that, so that the files show which."""
-    stem.with_suffix(".json").write_text(
-        json.dumps(results, indent=2) + "\n"
-    )
-    stem.with_suffix(".md").write_text(markdown_table(results))
+    data, table = table_files(stem)
+    data.write_text(json.dumps(results, indent=2) + "\n")
+    table.write_text(markdown_table(results))
     print(markdown_table(results))
     check_finite(results["models"], "the scores of table 1")
 
@@ -939,8 +944,8 @@ COMMANDS["reproduce"] = add_reproduce_command
 
 
 # From book/command_line.md, "Scoring and sampling any checkpoint"
-# Classes of checkpoints that evaluate and sample do not read, and what
-# to do instead; later sections add theirs.
+# Classes of checkpoints that the scoring commands (evaluate, sample,
+# table1) do not read, and what to do instead; later sections add theirs.
 NOT_SCORED = {}
 
 
@@ -1064,6 +1069,8 @@ def add_checkpoint_options(run):
 
 
 def add_sampling_options(run, seed_help):
+    """The options of a command that draws from checkpoints: --seed
+    (its help `seed_help`), --device and --data-dir."""
     run.add_argument("--seed", type=SEED, default=0, help=seed_help)
     run.add_argument(
         "--device",
@@ -1146,22 +1153,18 @@ COMMANDS.update(evaluate=add_evaluate_command, sample=add_sample_command)
 # From book/command_line.md, "Table 1 of any checkpoints"
 def score_table_1(args):
     """Score finished checkpoints as the paper's table 1 does, a row per
-    checkpoint named after its file; write OUT.json and OUT.md."""
+    checkpoint named after its file; write OUT.json and OUT.md. Every
+    refusal comes before the scoring, and nothing is written then."""
     check_kde_options(args)
-    written = args.out.with_suffix(".json")
-    if written.exists() and not args.overwrite:
-        raise ValueError(
-            f"{written} exists; pass --overwrite to replace it"
-        )
-    # made now: a folder missing after minutes of scoring loses them
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    names = [path.stem for path in args.checkpoints]
-    repeated = sorted({name for name in names if names.count(name) > 1})
+    check_table_files(args)
+    # the test images have a row of their own
+    rows = ["test images", *(path.stem for path in args.checkpoints)]
+    repeated = sorted({name for name in rows if rows.count(name) > 1})
     if repeated:
         raise ValueError(
             "the rows of the table are named after the checkpoints'"
-            f" files, and {repeated} name more than one checkpoint; give"
-            " each its own file name"
+            f" files, and {repeated} would name two rows; give each"
+            " checkpoint a file name of its own"
         )
     datasets = set()
     for path in args.checkpoints:
@@ -1171,18 +1174,48 @@ def score_table_1(args):
                 f"{path} holds the class {state['model_class']}:"
                 f" {NOT_SCORED[state['model_class']]}"
             )
-        datasets.add(
-            read_run_metadata(path, state).get("dataset", "MNIST")
-        )
+        datasets.add(read_run_metadata(path, state)["dataset"])
     if len(datasets) > 1:
         raise ValueError(
             f"the checkpoints were trained on {sorted(datasets)}; table"
             " 1 scores one dataset at a time"
         )
     settings = argparse.Namespace(**vars(args), dataset=datasets.pop())
+    # made now: a folder missing after minutes of scoring loses them
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     write_table_1(
-        table_1(dict(zip(names, args.checkpoints)), settings), args.out
+        table_1(dict(zip(rows[1:], args.checkpoints)), settings),
+        args.out,
     )
+
+
+def check_table_files(args):
+    """Refuse to replace a table unless told to, and the metadata of a
+    checkpoint (which a table's .json could be) in any case."""
+    data, table = table_files(args.out)
+    given = {metadata_path(path).resolve() for path in args.checkpoints}
+    if data.resolve() in given or Path(f"{args.out}.pt").exists():
+        raise ValueError(
+            f"{data} is the metadata of a checkpoint; choose another"
+            " --out"
+        )
+    for path in (data, table):
+        if path.exists() and not args.overwrite:
+            raise ValueError(
+                f"{path} exists; pass --overwrite to replace it"
+            )
+
+
+def table_stem(text):
+    """An argparse type: the path of a table's files without their
+    suffixes, not a folder."""
+    stem = Path(text)
+    if not stem.name or stem.is_dir():
+        raise argparse.ArgumentTypeError(
+            "expected the table's files without a suffix (OUT makes"
+            f" OUT.json and OUT.md), got the folder {text!r}"
+        )
+    return stem
 
 
 def add_table_1_command(commands):
@@ -1204,9 +1237,9 @@ def add_table_1_command(commands):
     )
     run.add_argument(
         "--out",
-        type=Path,
+        type=table_stem,
         required=True,
-        help="where to write the table, without a suffix",
+        help="the table's files without a suffix: OUT.json and OUT.md",
     )
     run.add_argument(
         "--overwrite",
@@ -1335,8 +1368,8 @@ def add_train_judge_command(commands):
 
 COMMANDS["train-judge"] = add_train_judge_command
 NOT_SCORED["Judge"] = (
-    "a classifier of images, which evaluate and sample do not read; its"
-    " test accuracy is in the .json beside it"
+    "a classifier of images, which the scoring commands do not read;"
+    " its test accuracy is in the .json beside it"
 )
 
 
@@ -1514,6 +1547,11 @@ def finished_copy(path, state, expected):
     the finished run that `expected`, a `train` command's metadata,
     describes; a copy of other settings or epochs is refused with the
     differences, since a copy is never trained further."""
+    if not metadata_path(path).exists():
+        raise ValueError(
+            f"{path} is a published copy without its metadata; put the"
+            f" {metadata_path(path).name} that `publish` wrote beside it"
+        )
     stored = read_run_metadata(path, state)
     changed = [
         f"{key} {stored.get(key)!r} -> {expected.get(key)!r}"
@@ -1527,9 +1565,9 @@ def finished_copy(path, state, expected):
     if changed:
         raise ValueError(
             f"{path} is a published copy, scored as it is and never"
-            " trained further, and its setting changes"
-            f" {', '.join(changed)}; move it away, or choose another"
-            " --out"
+            " trained further, of other settings than this command's"
+            f" (copy -> command): {', '.join(changed)}; move it away, or"
+            " choose another --out"
         )
     return True
 
@@ -1695,7 +1733,7 @@ MODEL_OPTIONS["recurrent"] = add_recurrent_options
 ENSEMBLE_MODELS = ("catvae", "infocatvae")
 RESUMED_SETTINGS.append("seeds")
 NOT_SCORED["EnsembleCatVAE"] = (
-    "an ensemble, whose members evaluate and sample read one at a time:"
+    "an ensemble, whose members the scoring commands read one at a time:"
     " write member I as a model of its own with `publish CHECKPOINT"
     " MEMBER.pt --member I`, then use MEMBER.pt"
 )

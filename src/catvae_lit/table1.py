@@ -120,7 +120,8 @@ def markdown_table(results):
     lines = [
         (
             f"{results['dataset']}: KDE of {results['kde_images']}"
-            f" training images, bandwidth {results['bandwidth']} (5-fold"
+            f" training images, bandwidth {results['bandwidth']}"
+            f" ({results['folds']}-fold"
             f" CV), {results['samples']} samples per model; paper in"
             " parentheses."
         ),
