@@ -35,7 +35,7 @@ from catvae_lit.registry import METADATA_ENTRIES, MODELS, MODEL_SETTINGS, OBJECT
 from catvae_lit.table1 import BANDWIDTHS, PAPER_MNIST, TABLE_1_MODELS, markdown_table, table_1
 from catvae_lit.training import fit, fit_ensemble, load_checkpoint, model_from_checkpoint, restore_model, save_checkpoint, train_judge
 
-__all__ = ["test_scores", "run_settings", "train", "SELECTION_SIZE", "test_monitor", "new_model", "CONSTRUCTOR_OPTIONS", "model_options", "MODEL_ONLY_OPTIONS", "run_metadata", "prepare_output", "finish_run", "publish", "round_to_float16", "check_copy_target", "add_training_options", "MODEL_OPTIONS", "add_train_command", "add_publish_command", "COMMANDS", "parser", "main", "error_line", "RESUMED_SETTINGS", "bounded", "POSITIVE_INT", "POSITIVE_FLOAT", "NON_NEGATIVE_FLOAT", "SEED", "PROBABILITY", "checkpoint_path", "refuse_to_replace", "write_metadata", "write_json", "device_name", "check_recorded_command", "read_run_metadata", "exclusive_output", "stale_temporaries", "resumed_metadata", "check_finite", "add_information_options", "check_kde_options", "reproduce", "table_files", "write_table_1", "add_table_1_options", "add_reproduce_command", "NOT_SCORED", "checkpoint_model", "evaluate", "sample", "add_checkpoint_options", "add_sampling_options", "png_path", "add_evaluate_command", "add_sample_command", "score_table_1", "check_table_files", "table_stem", "add_table_1_command", "train_judge_command", "add_train_judge_command", "ablation_command", "run_ablation", "earlier_records", "finished_run", "finished_copy", "scoring_context", "add_ablation_command", "add_invariance_options", "add_recurrent_options", "ENSEMBLE_MODELS", "train_ensemble", "members_monitor", "of_member", "publish_member", "add_train_command_with_seeds", "train_one_or_ensemble", "add_publish_command_with_member", "add_ablation_command_with_scheduler", "ablation_through_scheduler"]
+__all__ = ["test_scores", "run_settings", "train", "SELECTION_SIZE", "test_monitor", "new_model", "CONSTRUCTOR_OPTIONS", "model_options", "MODEL_ONLY_OPTIONS", "run_metadata", "prepare_output", "finish_run", "publish", "round_to_float16", "check_copy_target", "add_training_options", "MODEL_OPTIONS", "add_train_command", "add_publish_command", "COMMANDS", "parser", "main", "error_line", "RESUMED_SETTINGS", "bounded", "POSITIVE_INT", "POSITIVE_FLOAT", "NON_NEGATIVE_FLOAT", "SEED", "PROBABILITY", "checkpoint_path", "refuse_to_replace", "write_metadata", "write_json", "device_name", "check_recorded_command", "read_run_metadata", "exclusive_output", "stale_temporaries", "setting_changes", "resumed_metadata", "check_finite", "add_information_options", "check_kde_options", "reproduce", "table_files", "write_table_1", "add_table_1_options", "add_reproduce_command", "NOT_SCORED", "checkpoint_model", "evaluate", "sample", "add_checkpoint_options", "add_sampling_options", "png_path", "add_evaluate_command", "add_sample_command", "score_table_1", "check_table_files", "table_stem", "add_table_1_command", "train_judge_command", "add_train_judge_command", "ablation_command", "run_ablation", "earlier_records", "finished_run", "finished_copy", "scoring_context", "add_ablation_command", "add_invariance_options", "add_recurrent_options", "ENSEMBLE_MODELS", "train_ensemble", "members_monitor", "of_member", "publish_member", "add_train_command_with_seeds", "train_one_or_ensemble", "add_publish_command_with_member", "add_ablation_command_with_scheduler", "ablation_through_scheduler"]
 
 
 # From book/command_line.md, "The `train` command"
@@ -733,6 +733,16 @@ def stale_temporaries(checkpoint):
     ]
 
 
+def setting_changes(stored, metadata, keys):
+    """The settings among `keys` that `metadata` gives other values than
+    `stored`, each as 'key old -> new'."""
+    return [
+        f"{key} {stored.get(key)!r} -> {metadata.get(key)!r}"
+        for key in keys
+        if stored.get(key) != metadata.get(key)
+    ]
+
+
 def resumed_metadata(checkpoint, metadata):
     """The metadata of a run continued by `metadata`'s command, after
     checking that it is the same run."""
@@ -744,11 +754,7 @@ def resumed_metadata(checkpoint, metadata):
             " metadata or optimizer state), so it cannot be resumed;"
             " train into another --out"
         )
-    changed = [
-        f"{key} {stored.get(key)!r} -> {metadata.get(key)!r}"
-        for key in RESUMED_SETTINGS
-        if stored.get(key) != metadata.get(key)
-    ]
+    changed = setting_changes(stored, metadata, RESUMED_SETTINGS)
     if changed:
         raise ValueError(
             f"--resume continues the run at {checkpoint} with its own"
@@ -1552,12 +1558,11 @@ def finished_copy(path, state, expected):
             f"{path} is a published copy without its metadata; put the"
             f" {metadata_path(path).name} that `publish` wrote beside it"
         )
-    stored = read_run_metadata(path, state)
-    changed = [
-        f"{key} {stored.get(key)!r} -> {expected.get(key)!r}"
-        for key in [*RESUMED_SETTINGS, "lr"]
-        if stored.get(key) != expected.get(key)
-    ]
+    changed = setting_changes(
+        read_run_metadata(path, state),
+        expected,
+        [*RESUMED_SETTINGS, "lr"],
+    )
     if state["epoch"] != expected["epochs"]:
         changed.append(
             f"epochs {state['epoch']} -> {expected['epochs']}"
